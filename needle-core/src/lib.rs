@@ -1,0 +1,38 @@
+//! # needle-core
+//!
+//! The engine under [Needle](https://docs.rs/needle), an embedded vector database. It defines the
+//! five extension points — [`Index`], [`Distance`], [`Quantizer`], [`Cipher`], [`StorageBackend`] —
+//! and ships a real default for each: HNSW, SIMD distances (AVX-512 / AVX2+FMA / NEON, scalar
+//! fallback, chosen at run time), scalar 8-bit quantization, AES-256-GCM, and an mmap'd file.
+//! Components are found by stable string ids in a [`Registry`], so a collection's configuration
+//! and its file say which ones it uses.
+//!
+//! Most programs use the `needle` crate instead; this crate is for writing components.
+//!
+//! ```
+//! use needle_core::Registry;
+//! let reg = Registry::with_builtins();
+//! let cosine = reg.distance("cosine").unwrap();
+//! let d = cosine.distance(&[1.0, 0.0], &[0.0, 1.0]);
+//! assert!((d - 1.0).abs() < 1e-6);
+//! assert!(reg.distance("no-such").is_err());
+//! ```
+
+pub mod cipher;
+pub mod components;
+pub mod distance;
+pub mod error;
+pub mod index;
+pub mod quant;
+pub mod registry;
+pub mod storage;
+pub mod store;
+pub mod traits;
+
+pub use components::Components;
+pub use error::{ComponentKind, Error, ErrorCode, Result};
+pub use registry::Registry;
+pub use traits::{
+    Candidate, Cipher, CipherFactory, Codes, Distance, Index, IndexFactory, IndexSearch, Metric, PreparedQuery,
+    Quantizer, QuantizerFactory, Rows, SearchStats, StorageBackend, StorageFactory, StorageOptions, VectorSource,
+};

@@ -1,0 +1,14 @@
+//! Where a collection's vectors live in memory, and how an index scores them.
+//!
+//! [`VectorStore`] keeps every vector in one contiguous, 64-byte aligned arena (row stride rounded
+//! up to 16 floats), the per-row norms a distance asks for, and the quantized codes. [`Scorer`]
+//! joins a store with its distance and quantizer and is what an [`Index`](crate::Index) sees as its
+//! [`VectorSource`](crate::VectorSource).
+
+mod aligned;
+mod scorer;
+mod vectors;
+
+pub use aligned::AlignedF32;
+pub use scorer::Scorer;
+pub use vectors::VectorStore;

@@ -1,0 +1,73 @@
+//! [`Scorer`]: a store + its distance (+ its quantizer) seen as an index's [`VectorSource`].
+
+use super::VectorStore;
+use crate::traits::distance::l2_norm;
+use crate::{Distance, Metric, PreparedQuery, Quantizer, VectorSource};
+
+/// Scores queries against a [`VectorStore`]: on codes when a trained quantizer is present (and
+/// the store holds codes), on `f32` rows otherwise. `score_exact` always uses `f32` rows.
+#[derive(Debug, Clone, Copy)]
+pub struct Scorer<'a> {
+    store: &'a VectorStore,
+    distance: &'a dyn Distance,
+    quantizer: Option<(&'a dyn Quantizer, Metric)>,
+}
+
+impl<'a> Scorer<'a> {
+    /// A scorer. The quantizer is used only when it is trained, the distance has a built-in
+    /// metric the quantizer supports, and the store holds codes.
+    pub fn new(store: &'a VectorStore, distance: &'a dyn Distance, quantizer: Option<&'a dyn Quantizer>) -> Self {
+        let quantizer = match (quantizer, distance.metric()) {
+            (Some(q), Some(m))
+                if q.code_len() > 0 && q.is_trained() && q.supports(m) && store.code_len() == q.code_len() =>
+            {
+                Some((q, m))
+            }
+            _ => None,
+        };
+        Scorer { store, distance, quantizer }
+    }
+
+    /// Whether scores come from quantized codes.
+    pub fn is_quantized(&self) -> bool {
+        self.quantizer.is_some()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &'a VectorStore {
+        self.store
+    }
+}
+
+impl VectorSource for Scorer<'_> {
+    fn dim(&self) -> usize {
+        self.store.dim()
+    }
+
+    fn slot_count(&self) -> usize {
+        self.store.len()
+    }
+
+    fn prepare(&self, query: &[f32]) -> PreparedQuery {
+        let code = match self.quantizer {
+            Some((q, m)) => q.prepare_query(query, m),
+            None => Vec::new(),
+        };
+        PreparedQuery { vector: query.to_vec(), norm: l2_norm(query), code }
+    }
+
+    fn prepare_slot(&self, slot: u32) -> PreparedQuery {
+        self.prepare(self.store.vector(slot))
+    }
+
+    fn score(&self, query: &PreparedQuery, slots: &[u32], out: &mut [f32]) {
+        match self.quantizer {
+            Some((q, m)) => q.distances_to_ids(&query.code, m, &self.store.codes(), slots, out),
+            None => self.score_exact(query, slots, out),
+        }
+    }
+
+    fn score_exact(&self, query: &PreparedQuery, slots: &[u32], out: &mut [f32]) {
+        self.distance.distances_to_ids(&query.vector, query.norm, &self.store.rows(), slots, out)
+    }
+}

@@ -1,0 +1,37 @@
+//! The `Cipher` trait: authenticated encryption of whole records (file sections, WAL records).
+//!
+//! `seal` and `open` work on one record at a time; `aad` (associated data) binds a record to its
+//! place (file id, section id, sequence number) so records cannot be swapped unnoticed.
+
+use std::fmt::Debug;
+
+use crate::Result;
+
+/// Authenticated encryption for data at rest.
+pub trait Cipher: Send + Sync + Debug + 'static {
+    /// The stable registry id (`none`, `aes-256-gcm`, or a plugin's id).
+    fn id(&self) -> &str;
+
+    /// Bytes `seal` adds to a plaintext (nonce + tag); 0 for `none`.
+    fn overhead(&self) -> usize;
+
+    /// Encrypts and authenticates `plaintext`, binding `aad`. Output length is
+    /// `plaintext.len() + overhead()`.
+    fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>>;
+
+    /// Checks and decrypts what `seal` produced with the same `aad`. A failed check is
+    /// [`crate::Error::Corrupted`] (a wrong key is detected separately, by a key check record).
+    fn open(&self, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>>;
+}
+
+/// Makes ciphers of one kind from key material.
+pub trait CipherFactory: Send + Sync + Debug + 'static {
+    /// The registry id.
+    fn id(&self) -> &str;
+    /// Version of the sealed format.
+    fn version(&self) -> u32;
+    /// Key length in bytes this cipher needs (0 for `none`).
+    fn key_len(&self) -> usize;
+    /// A cipher for `key`; a key of the wrong length is [`crate::Error::InvalidConfig`].
+    fn create(&self, key: &[u8]) -> Result<Box<dyn Cipher>>;
+}
