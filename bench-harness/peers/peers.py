@@ -60,6 +60,13 @@ def read_vecs(path: str, dtype: str, limit: int | None = None) -> np.ndarray:
     return body.view(np.float32) if dtype == "f" else body
 
 
+def write_ivecs(path: str, ids: np.ndarray) -> None:
+    rows = np.empty((ids.shape[0], ids.shape[1] + 1), dtype=np.int32)
+    rows[:, 0] = ids.shape[1]
+    rows[:, 1:] = ids
+    rows.tofile(path)
+
+
 def normalize(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x.astype(np.float64), axis=1, keepdims=True)
     norms[norms == 0] = 1.0
@@ -375,6 +382,10 @@ def measure_peer(peer: Peer, base: np.ndarray, queries: np.ndarray, gt: np.ndarr
             build_threads.append(t)
     if peer.kind == "flat":
         build_threads = build_threads[-1:]
+    # A small throw-away build first, so lazily created library state (thread pools, dispatch
+    # tables, first-touched code pages) is not counted as index memory.
+    peer.build(base[: min(1000, base.shape[0])], build_threads[-1])
+    peer.drop()
     rss_delta = None
     for i, t in enumerate(build_threads):
         peer.drop()
@@ -448,6 +459,30 @@ def measure_peer(peer: Peer, base: np.ndarray, queries: np.ndarray, gt: np.ndarr
     return out
 
 
+def run_child(name: str, gt_path: str, argv) -> dict:
+    """Measures one peer in a fresh interpreter: same options, this ground truth, no --out."""
+    import subprocess
+
+    own = list(sys.argv[1:] if argv is None else argv)
+    cleaned = []
+    skip = False
+    for a in own:
+        if skip:
+            skip = False
+            continue
+        if a in ("--out", "--groundtruth", "--peers", "--child"):
+            skip = True
+            continue
+        if a.split("=", 1)[0] in ("--out", "--groundtruth", "--peers", "--child"):
+            continue
+        cleaned.append(a)
+    cmd = [sys.executable, os.path.abspath(__file__), *cleaned, "--groundtruth", gt_path, "--child", name]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"child for {name} exited with {proc.returncode}")
+    return json.loads(proc.stdout)
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--base", required=True, help="base vectors (.fvecs)")
@@ -467,6 +502,12 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=int, default=100, help="queries run untimed before each sweep point")
     p.add_argument("--recall-targets", default="0.90,0.95,0.99")
     p.add_argument("--out", help="also write the JSON document here")
+    p.add_argument(
+        "--in-process", action="store_true",
+        help="measure every peer in this process (default: one fresh process per peer, so RSS deltas "
+        "are not hidden by pages an earlier peer freed)",
+    )
+    p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.ef_search = [int(x) for x in args.ef_search.split(",") if x]
     args.build_threads = [x.strip() for x in args.build_threads.split(",") if x.strip()]
@@ -498,14 +539,23 @@ def main(argv=None) -> int:
         gt_source = "brute-force"
     log(f"data: {base.shape[0]} base x {base.shape[1]}, {queries.shape[0]} queries, k={args.k}")
 
+    if args.child:
+        print(json.dumps(measure_peer(ADAPTERS[args.child](args, base.shape[1]), base, queries, gt, args)))
+        return 0
+
     results = []
-    for name in args.peers:
-        peer = ADAPTERS[name](args, base.shape[1])
-        try:
-            results.append(measure_peer(peer, base, queries, gt, args))
-        except Exception as e:  # one broken peer should not lose the others' numbers
-            log(f"{name}: failed: {e!r}")
-            results.append({"name": name, "error": repr(e)})
+    with tempfile.TemporaryDirectory(prefix="needle-peers-gt-") as tmp:
+        gt_path = os.path.join(tmp, "gt.ivecs")
+        write_ivecs(gt_path, gt[:, : args.k].astype(np.int32))
+        for name in args.peers:
+            try:
+                if args.in_process:
+                    results.append(measure_peer(ADAPTERS[name](args, base.shape[1]), base, queries, gt, args))
+                else:
+                    results.append(run_child(name, gt_path, argv))
+            except Exception as e:  # one broken peer should not lose the others' numbers
+                log(f"{name}: failed: {e!r}")
+                results.append({"name": name, "error": repr(e)})
 
     try:
         import faiss
