@@ -1,1 +1,46 @@
+//! # Needle — an embedded vector database
+//!
+//! One `.needle` file holds collections of embeddings with JSON metadata; an HNSW index answers
+//! nearest-neighbour queries. Everything runs inside your process.
+//!
+//! ```
+//! use needle::{Database, CollectionConfig, DistanceFunction, SearchParams};
+//! # fn main() -> needle::Result<()> {
+//! let db = Database::in_memory();
+//! db.create_collection_with_config(
+//!     CollectionConfig::new("docs", 3).with_distance(DistanceFunction::Cosine),
+//! )?;
+//! let docs = db.collection("docs")?;
+//! docs.insert("a", &[1.0, 0.0, 0.0], Some(serde_json::json!({"title": "first"})))?;
+//! docs.insert("b", &[0.0, 1.0, 0.0], None)?;
+//! let hits = docs.search_with(&[0.9, 0.1, 0.0], &SearchParams::new(1).with_ef_search(32))?;
+//! assert_eq!(hits[0].id, "a");
+//! assert_eq!(hits[0].metadata, Some(serde_json::json!({"title": "first"})));
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
 
+mod collection;
+mod config;
+mod database;
+mod persist;
+mod search;
+mod validate;
+
+pub use collection::{Collection, CollectionInfo, VectorRecord};
+pub use config::{
+    CollectionConfig, DatabaseConfig, DistanceFunction, QuantizationType, DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH,
+    DEFAULT_HNSW_M,
+};
+pub use database::Database;
+pub use needle_core::{ComponentKind, Error, ErrorCode, Registry, Result};
+pub use search::{SearchParams, SearchResult};
+pub use validate::{collection_name as validate_collection_name, MAX_ID_BYTES, MAX_K};
+
+/// The engine crate, for implementing custom components.
+pub use needle_core as core;
+
+/// Which distance kernel backend this process uses (`avx512`, `avx2`, `neon`, `scalar`).
+pub fn simd_backend() -> String {
+    Registry::global().distance("euclidean").map(|d| d.backend_name().to_string()).unwrap_or_else(|_| "unknown".into())
+}

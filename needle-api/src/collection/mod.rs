@@ -1,0 +1,314 @@
+//! [`Collection`]: a named set of vectors with metadata, searched by an index.
+//!
+//! A `Collection` is a cheap, cloneable, `Send + Sync` handle. Searches take a shared lock and run
+//! in parallel with each other; writes take the collection's exclusive lock for the short time an
+//! insert needs, and never block other collections.
+
+mod state;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use needle_core::{Components, Distance, Error, IndexSearch, Result, SearchStats, VectorSource};
+use parking_lot::RwLock;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::CollectionConfig;
+use crate::search::{SearchParams, SearchResult};
+use crate::validate;
+pub(crate) use state::{Record, State};
+
+/// A stored vector, as returned by [`Collection::get`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VectorRecord {
+    /// Its id.
+    pub id: String,
+    /// The vector exactly as inserted.
+    pub vector: Vec<f32>,
+    /// Its metadata.
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// Summary of a collection (for `info`, the CLI and the server).
+#[derive(Debug, Clone, Serialize)]
+pub struct CollectionInfo {
+    /// Its config.
+    pub config: CollectionConfig,
+    /// Component ids in use.
+    pub components: Components,
+    /// Live vectors.
+    pub count: usize,
+    /// Slots including tombstones.
+    pub slots: usize,
+    /// Approximate heap bytes.
+    pub memory_bytes: usize,
+    /// Whether searches currently run on quantized codes.
+    pub quantized: bool,
+    /// The distance kernel backend in use.
+    pub simd_backend: String,
+}
+
+pub(crate) struct Shared {
+    pub config: CollectionConfig,
+    pub components: Components,
+    pub distance: Arc<dyn Distance>,
+    pub state: RwLock<State>,
+    pub dropped: AtomicBool,
+    pub dirty: Arc<AtomicBool>,
+    pub read_only: bool,
+}
+
+/// A handle to one collection. Cloning is cheap; all clones see the same data.
+#[derive(Clone)]
+pub struct Collection {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Collection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collection").field("name", &self.shared.config.name).finish()
+    }
+}
+
+impl Collection {
+    pub(crate) fn new(
+        config: CollectionConfig,
+        components: Components,
+        distance: Arc<dyn Distance>,
+        state: State,
+        dirty: Arc<AtomicBool>,
+        read_only: bool,
+    ) -> Self {
+        Collection {
+            shared: Arc::new(Shared {
+                config,
+                components,
+                distance,
+                state: RwLock::new(state),
+                dropped: AtomicBool::new(false),
+                dirty,
+                read_only,
+            }),
+        }
+    }
+
+    /// The collection's name.
+    pub fn name(&self) -> &str {
+        &self.shared.config.name
+    }
+
+    /// Vector dimensions.
+    pub fn dimensions(&self) -> usize {
+        self.shared.config.dimensions
+    }
+
+    /// The collection's configuration.
+    pub fn config(&self) -> &CollectionConfig {
+        &self.shared.config
+    }
+
+    fn check_alive(&self) -> Result<()> {
+        if self.shared.dropped.load(Ordering::Acquire) {
+            return Err(Error::CollectionNotFound(self.shared.config.name.clone()));
+        }
+        Ok(())
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        self.check_alive()?;
+        if self.shared.read_only {
+            return Err(Error::ReadOnly("the database was opened read-only".into()));
+        }
+        Ok(())
+    }
+
+    fn check_vector(&self, v: &[f32]) -> Result<()> {
+        let d = &self.shared.distance;
+        validate::vector(v, self.dimensions(), d.needs_norms(), d.id())
+    }
+
+    fn mark_dirty(&self) {
+        self.shared.dirty.store(true, Ordering::Release);
+    }
+
+    /// Number of live vectors.
+    pub fn count(&self) -> Result<usize> {
+        self.check_alive()?;
+        Ok(self.shared.state.read().live())
+    }
+
+    /// True when the collection holds no live vector.
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.count()? == 0)
+    }
+
+    /// Inserts a new vector. An id that exists already is [`Error::DuplicateId`] (see `upsert`).
+    pub fn insert(&self, id: &str, vector: &[f32], metadata: Option<serde_json::Value>) -> Result<()> {
+        self.check_writable()?;
+        validate::id(id)?;
+        self.check_vector(vector)?;
+        let mut st = self.shared.state.write();
+        if st.ids.contains_key(id) {
+            return Err(Error::DuplicateId(id.to_string()));
+        }
+        st.append(&self.shared.distance, Record { id: id.to_string(), metadata }, vector)?;
+        self.mark_dirty();
+        Ok(())
+    }
+
+    /// Inserts many vectors at once (faster: the index builds them as one batch). Everything is
+    /// validated first; on a validation error nothing is inserted.
+    pub fn insert_batch(&self, items: &[(String, Vec<f32>, Option<serde_json::Value>)]) -> Result<()> {
+        self.check_writable()?;
+        let mut seen = std::collections::HashSet::with_capacity(items.len());
+        for (id, v, _) in items {
+            validate::id(id)?;
+            self.check_vector(v)?;
+            if !seen.insert(id.as_str()) {
+                return Err(Error::DuplicateId(format!("{id} (twice in one batch)")));
+            }
+        }
+        let mut st = self.shared.state.write();
+        if let Some((id, _, _)) = items.iter().find(|(id, _, _)| st.ids.contains_key(id)) {
+            return Err(Error::DuplicateId(id.clone()));
+        }
+        let batch =
+            items.iter().map(|(id, v, m)| (Record { id: id.clone(), metadata: m.clone() }, v.as_slice())).collect();
+        st.append_batch(&self.shared.distance, batch)?;
+        self.mark_dirty();
+        Ok(())
+    }
+
+    /// Inserts, or replaces the vector and metadata of an existing id. Returns true when it
+    /// replaced one. The new vector is searchable as soon as this returns.
+    pub fn upsert(&self, id: &str, vector: &[f32], metadata: Option<serde_json::Value>) -> Result<bool> {
+        self.check_writable()?;
+        validate::id(id)?;
+        self.check_vector(vector)?;
+        let mut st = self.shared.state.write();
+        let replaced = st.remove(id)?;
+        st.append(&self.shared.distance, Record { id: id.to_string(), metadata }, vector)?;
+        self.mark_dirty();
+        Ok(replaced)
+    }
+
+    /// The vector and metadata stored under `id`, if any.
+    pub fn get(&self, id: &str) -> Result<Option<VectorRecord>> {
+        self.check_alive()?;
+        let st = self.shared.state.read();
+        Ok(st.ids.get(id).map(|&slot| {
+            let record = st.records[slot as usize].as_ref().expect("live ids have records");
+            VectorRecord {
+                id: record.id.clone(),
+                vector: st.store.vector(slot).to_vec(),
+                metadata: record.metadata.clone(),
+            }
+        }))
+    }
+
+    /// Deletes `id`; returns whether it existed.
+    pub fn delete(&self, id: &str) -> Result<bool> {
+        self.check_writable()?;
+        let mut st = self.shared.state.write();
+        let existed = st.remove(id)?;
+        if existed {
+            self.mark_dirty();
+        }
+        Ok(existed)
+    }
+
+    /// All live ids (in slot order).
+    pub fn ids(&self) -> Result<Vec<String>> {
+        self.check_alive()?;
+        let st = self.shared.state.read();
+        Ok(st.records.iter().flatten().map(|r| r.id.clone()).collect())
+    }
+
+    /// The `k` nearest vectors to `query`, closest first, with metadata.
+    pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<SearchResult>> {
+        self.search_with(query, &SearchParams::new(k))
+    }
+
+    /// Search with per-query parameters.
+    pub fn search_with(&self, query: &[f32], params: &SearchParams) -> Result<Vec<SearchResult>> {
+        self.check_alive()?;
+        validate::k(params.k)?;
+        self.check_vector(query)?;
+        let st = self.shared.state.read();
+        self.search_locked(&st, query, params, &mut SearchStats::default())
+    }
+
+    /// Searches many queries in parallel (rayon); results are in query order.
+    pub fn batch_search(
+        &self,
+        queries: &[Vec<f32>],
+        k: usize,
+        params: Option<&SearchParams>,
+    ) -> Result<Vec<Vec<SearchResult>>> {
+        self.check_alive()?;
+        let params = params.cloned().map(|p| SearchParams { k, ..p }).unwrap_or_else(|| SearchParams::new(k));
+        validate::k(k)?;
+        for q in queries {
+            self.check_vector(q)?;
+        }
+        let st = self.shared.state.read();
+        queries.par_iter().map(|q| self.search_locked(&st, q, &params, &mut SearchStats::default())).collect()
+    }
+
+    fn search_locked(
+        &self,
+        st: &State,
+        query: &[f32],
+        params: &SearchParams,
+        stats: &mut SearchStats,
+    ) -> Result<Vec<SearchResult>> {
+        let k = params.k;
+        let ef = params.ef_search.unwrap_or(self.shared.config.ef_search).max(1);
+        let scorer = st.search_scorer(&*self.shared.distance);
+        let prepared = scorer.prepare(query);
+        let quantized = scorer.is_quantized();
+        let want = if quantized {
+            k.saturating_mul(params.rescore_factor.unwrap_or(self.shared.config.rescore_factor).max(1))
+        } else {
+            k
+        };
+        let mut hits = st.index.search(&prepared, &IndexSearch { k: want, ef, filter: None }, &scorer, stats)?;
+        if quantized && !hits.is_empty() {
+            let slots: Vec<u32> = hits.iter().map(|c| c.slot).collect();
+            let mut exact = vec![0f32; slots.len()];
+            scorer.score_exact(&prepared, &slots, &mut exact);
+            for (h, d) in hits.iter_mut().zip(exact) {
+                h.distance = d;
+            }
+            hits.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.slot.cmp(&b.slot)));
+        }
+        hits.truncate(k);
+        Ok(hits
+            .into_iter()
+            .filter_map(|c| {
+                st.records.get(c.slot as usize).and_then(Option::as_ref).map(|r| SearchResult {
+                    id: r.id.clone(),
+                    distance: c.distance,
+                    metadata: if params.include_metadata { r.metadata.clone() } else { None },
+                })
+            })
+            .collect())
+    }
+
+    /// A summary: config, components, counts, memory.
+    pub fn info(&self) -> Result<CollectionInfo> {
+        self.check_alive()?;
+        let st = self.shared.state.read();
+        let quantized = st.search_scorer(&*self.shared.distance).is_quantized();
+        Ok(CollectionInfo {
+            config: self.shared.config.clone(),
+            components: self.shared.components.clone(),
+            count: st.live(),
+            slots: st.store.len(),
+            memory_bytes: st.memory_bytes(),
+            quantized,
+            simd_backend: self.shared.distance.backend_name().to_string(),
+        })
+    }
+}

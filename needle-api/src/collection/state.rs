@@ -1,0 +1,113 @@
+//! The mutable heart of a collection: vectors, index, quantizer, and the id ↔ slot maps.
+//!
+//! Slots are dense `u32`s handed out in insertion order and never reused: a delete tombstones the
+//! slot (the index skips it, the record becomes `None`), an upsert tombstones the old slot and
+//! appends a new one. `compact()` (storage issue) will renumber.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use needle_core::store::{Scorer, VectorStore};
+use needle_core::{Distance, Index, Quantizer, Result};
+
+/// A live vector's id and metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Record {
+    pub id: String,
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// Quantizers are trained once this many vectors exist (searches run on `f32` until then).
+pub(crate) const TRAIN_AFTER: usize = 1000;
+
+#[derive(Debug)]
+pub(crate) struct State {
+    pub store: VectorStore,
+    pub index: Box<dyn Index>,
+    pub quantizer: Box<dyn Quantizer>,
+    pub ids: HashMap<String, u32>,
+    pub records: Vec<Option<Record>>,
+}
+
+impl State {
+    pub fn live(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Appends a validated vector and indexes it. The graph is always built on exact distances,
+    /// so its quality does not depend on quantization (and retraining never invalidates it).
+    pub fn append(&mut self, distance: &Arc<dyn Distance>, record: Record, vector: &[f32]) -> Result<u32> {
+        let quantizer = self.quantizer.is_trained().then_some(&*self.quantizer);
+        let slot = self.store.push(vector, quantizer.filter(|q| q.code_len() > 0));
+        self.ids.insert(record.id.clone(), slot);
+        self.records.push(Some(record));
+        let scorer = Scorer::new(&self.store, &**distance, None);
+        if let Err(e) = self.index.insert(slot, &scorer) {
+            // Keep maps consistent with the index: the slot exists but is dead.
+            if let Some(Some(r)) = self.records.get_mut(slot as usize).map(Option::take) {
+                self.ids.remove(&r.id);
+            }
+            return Err(e);
+        }
+        self.maybe_train()?;
+        Ok(slot)
+    }
+
+    /// Appends many validated vectors, indexing them in one batch call.
+    pub fn append_batch(&mut self, distance: &Arc<dyn Distance>, items: Vec<(Record, &[f32])>) -> Result<()> {
+        let quantizer = self.quantizer.is_trained().then_some(&*self.quantizer);
+        let mut slots = Vec::with_capacity(items.len());
+        self.store.reserve(items.len());
+        for (record, vector) in items {
+            let slot = self.store.push(vector, quantizer.filter(|q| q.code_len() > 0));
+            self.ids.insert(record.id.clone(), slot);
+            self.records.push(Some(record));
+            slots.push(slot);
+        }
+        let scorer = Scorer::new(&self.store, &**distance, None);
+        if let Err(e) = self.index.insert_batch(&slots, &scorer) {
+            for &slot in &slots {
+                if !self.index.contains(slot) {
+                    if let Some(Some(r)) = self.records.get_mut(slot as usize).map(Option::take) {
+                        self.ids.remove(&r.id);
+                    }
+                }
+            }
+            return Err(e);
+        }
+        self.maybe_train()
+    }
+
+    /// Removes `id`; returns whether it existed.
+    pub fn remove(&mut self, id: &str) -> Result<bool> {
+        let Some(slot) = self.ids.get(id).copied() else { return Ok(false) };
+        self.index.delete(slot)?;
+        self.ids.remove(id);
+        self.records[slot as usize] = None;
+        Ok(true)
+    }
+
+    fn maybe_train(&mut self) -> Result<()> {
+        if self.quantizer.code_len() == 0 || self.quantizer.is_trained() || self.store.len() < TRAIN_AFTER {
+            return Ok(());
+        }
+        self.quantizer.train(&self.store.rows())?;
+        self.store.encode_all(&*self.quantizer);
+        Ok(())
+    }
+
+    /// Scorer for searches: on codes when quantized and trained.
+    pub fn search_scorer<'a>(&'a self, distance: &'a dyn Distance) -> Scorer<'a> {
+        Scorer::new(&self.store, distance, Some(&*self.quantizer))
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        let records: usize = self
+            .records
+            .iter()
+            .flatten()
+            .map(|r| r.id.len() + 48 + r.metadata.as_ref().map_or(0, |m| m.to_string().len()))
+            .sum();
+        self.store.memory_bytes() + self.index.memory_bytes() + records + self.ids.capacity() * 40
+    }
+}

@@ -1,0 +1,93 @@
+//! Input checks shared by every write and search: bad input gets a typed error before it can
+//! touch any state.
+
+use needle_core::{Error, Result};
+
+/// Longest accepted vector id, in bytes.
+pub const MAX_ID_BYTES: usize = 1024;
+/// Largest accepted `k`.
+pub const MAX_K: usize = 100_000;
+
+/// Checks length, finiteness and (for cosine) a non-zero norm.
+pub(crate) fn vector(v: &[f32], dim: usize, rejects_zero: bool, metric: &str) -> Result<()> {
+    if v.len() != dim {
+        return Err(Error::DimensionMismatch { expected: dim, got: v.len() });
+    }
+    if let Some((index, &value)) = v.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+        return Err(Error::NonFiniteVector { index, value });
+    }
+    if rejects_zero && v.iter().all(|&x| x == 0.0) {
+        return Err(Error::ZeroVector { metric: metric.to_string() });
+    }
+    Ok(())
+}
+
+/// Checks a vector id: non-empty, at most [`MAX_ID_BYTES`], no control characters.
+pub(crate) fn id(id: &str) -> Result<()> {
+    if id.is_empty() {
+        return Err(Error::InvalidId("id must not be empty".into()));
+    }
+    if id.len() > MAX_ID_BYTES {
+        return Err(Error::InvalidId(format!("id is {} bytes; the limit is {MAX_ID_BYTES}", id.len())));
+    }
+    if id.chars().any(char::is_control) {
+        return Err(Error::InvalidId("id must not contain control characters".into()));
+    }
+    Ok(())
+}
+
+/// Checks `k`.
+pub(crate) fn k(k: usize) -> Result<()> {
+    if k == 0 {
+        return Err(Error::InvalidArgument("k must be at least 1".into()));
+    }
+    if k > MAX_K {
+        return Err(Error::InvalidArgument(format!("k = {k} exceeds the limit of {MAX_K}")));
+    }
+    Ok(())
+}
+
+/// Checks a collection name: 1–128 characters of `[A-Za-z0-9_.-]`, not starting with `.`, so it
+/// is safe in file names and URLs.
+pub fn collection_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "invalid collection name {name:?}: use 1-128 characters of A-Z a-z 0-9 _ - . not starting with '.'"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use needle_core::ErrorCode;
+
+    #[test]
+    fn rejects_bad_vectors() {
+        assert_eq!(vector(&[1.0], 2, false, "l2").unwrap_err().code(), ErrorCode::DimensionMismatch);
+        assert_eq!(vector(&[1.0, f32::NAN], 2, false, "l2").unwrap_err().code(), ErrorCode::NonFiniteVector);
+        assert_eq!(vector(&[f32::INFINITY, 0.0], 2, false, "l2").unwrap_err().code(), ErrorCode::NonFiniteVector);
+        assert_eq!(vector(&[0.0, 0.0], 2, true, "cosine").unwrap_err().code(), ErrorCode::ZeroVector);
+        assert!(vector(&[0.0, 0.0], 2, false, "euclidean").is_ok());
+    }
+
+    #[test]
+    fn rejects_bad_ids_names_and_k() {
+        assert!(id("").is_err());
+        assert!(id(&"x".repeat(2000)).is_err());
+        assert!(id("a\nb").is_err());
+        assert!(id("doc-1 é").is_ok());
+        assert!(k(0).is_err());
+        assert!(k(1_000_000_000).is_err());
+        assert!(collection_name("../../etc/passwd").is_err());
+        assert!(collection_name("a/b").is_err());
+        assert!(collection_name(".hidden").is_err());
+        assert!(collection_name("docs_v2.1-x").is_ok());
+    }
+}
