@@ -27,6 +27,9 @@ mod persist;
 mod search;
 mod validate;
 
+#[cfg(feature = "cli")]
+pub mod cli;
+
 pub use collection::{Collection, CollectionInfo, VectorRecord};
 pub use config::{
     CollectionConfig, DatabaseConfig, DistanceFunction, QuantizationType, DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH,

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `needle` command-line tool; the commands live in [`needle::cli`].
+
+fn main() -> std::process::ExitCode {
+    needle::cli::main()
+}
