@@ -1,7 +1,31 @@
-//! Built-in indexes. (Being written: HNSW and flat.)
-use crate::IndexFactory;
+//! Built-in indexes: `hnsw` (approximate, the default) and `flat` (exact).
+//!
+//! An index holds structure only and names vectors by slot; distances come from the
+//! [`VectorSource`](crate::VectorSource) the collection passes in, a batch of slots per call, so the
+//! same index serves full-precision and quantized vectors alike.
+//!
+//! - [`hnsw`]: Hierarchical Navigable Small World graphs, the default: sub-linear search with
+//!   recall tunable per query through `ef`.
+//! - [`flat`]: scores every live slot; exact, the baseline and ground truth, and fine for small
+//!   collections.
+//! - [`topk`] and [`bitset`]: the pieces both share (ranking by distance, slot sets).
+
 use std::sync::Arc;
+
+use crate::IndexFactory;
+
+pub mod bitset;
+pub mod flat;
+pub mod hnsw;
+pub mod topk;
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use flat::{Flat, FlatFactory};
+pub use hnsw::{Hnsw, HnswFactory};
+
 /// The built-in index factories.
 pub fn builtins() -> Vec<Arc<dyn IndexFactory>> {
-    Vec::new()
+    vec![Arc::new(HnswFactory), Arc::new(FlatFactory)]
 }

@@ -1,0 +1,301 @@
+//! The HNSW graph's storage: per-slot levels, neighbour lists, tombstones and the entry point.
+//!
+//! Layout, chosen for the search loop:
+//! - **Layer 0** (every node, most of the search work) is one flat `Vec` with a fixed stride of
+//!   `1 + M_max0` words per slot: `[count, id₀, id₁, …]`. Finding a node's list is one multiply,
+//!   and the list is contiguous.
+//! - **Upper layers** hold only ~1/M of the nodes, so they are stored sparsely: a node with level
+//!   `L > 0` owns one block of `L · (1 + M)` words in a second `Vec`, found through a per-slot
+//!   offset.
+//!
+//! Lists are `AtomicU32` so a parallel build can read and rewrite them through `&Graph` while
+//! holding only the affected node's lock (see `insert.rs`). Relaxed atomic loads compile to plain
+//! loads, so searches pay nothing for this. Everything else (adding nodes, tombstones, the entry
+//! point) changes only through `&mut Graph`.
+
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
+use super::rng::MAX_LEVEL;
+use crate::index::bitset::Bitset;
+use crate::{Error, Result};
+
+/// `levels[slot]` of a slot the graph does not hold.
+pub const ABSENT: u8 = u8::MAX;
+/// `upper_offset[slot]` of a node without upper layers.
+const NO_UPPER: u32 = u32::MAX;
+
+/// The graph's entry point: the node with the highest level (`ep` and `L` in the paper).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    /// The entry node's slot.
+    pub slot: u32,
+    /// Its level, which is the graph's top layer `L`.
+    pub level: u8,
+}
+
+/// Levels, links and tombstones of an HNSW graph, indexed by slot.
+#[derive(Debug)]
+pub struct Graph {
+    /// `M`: capacity of an upper-layer list.
+    m: usize,
+    /// `M_max0`: capacity of a layer-0 list.
+    m_max0: usize,
+    /// Top layer of each slot, or [`ABSENT`].
+    levels: Vec<u8>,
+    /// Layer-0 lists, `1 + M_max0` words per slot.
+    level0: Vec<AtomicU32>,
+    /// Start (in words) of each slot's upper-layer block in `upper`, or [`NO_UPPER`].
+    upper_offset: Vec<u32>,
+    /// Upper-layer blocks: layer `l ≥ 1` of a node at `offset + (l − 1)(1 + M)`.
+    upper: Vec<AtomicU32>,
+    /// Tombstones.
+    deleted: Bitset,
+    /// Nodes held (live or deleted).
+    present: usize,
+    /// The entry point, `None` while the graph is empty.
+    entry: Option<Entry>,
+}
+
+impl Graph {
+    /// An empty graph with list capacities `M` (upper layers) and `M_max0` (layer 0).
+    pub fn new(m: usize, m_max0: usize) -> Self {
+        Graph {
+            m,
+            m_max0,
+            levels: Vec::new(),
+            level0: Vec::new(),
+            upper_offset: Vec::new(),
+            upper: Vec::new(),
+            deleted: Bitset::new(),
+            present: 0,
+            entry: None,
+        }
+    }
+
+    /// `M`.
+    pub fn m(&self) -> usize {
+        self.m
+    }
+
+    /// `M_max0`.
+    pub fn m_max0(&self) -> usize {
+        self.m_max0
+    }
+
+    /// One past the highest slot the arrays cover (what a visited set must span).
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.levels.len()
+    }
+
+    /// Nodes held, live or deleted.
+    pub fn present(&self) -> usize {
+        self.present
+    }
+
+    /// Live nodes.
+    pub fn live(&self) -> usize {
+        self.present - self.deleted.count()
+    }
+
+    /// Tombstoned nodes.
+    pub fn deleted_count(&self) -> usize {
+        self.deleted.count()
+    }
+
+    /// The tombstones.
+    pub fn deleted(&self) -> &Bitset {
+        &self.deleted
+    }
+
+    /// The top layer of `slot`, or `None` when the graph does not hold it.
+    #[inline]
+    pub fn level(&self, slot: u32) -> Option<u8> {
+        match self.levels.get(slot as usize) {
+            Some(&l) if l != ABSENT => Some(l),
+            _ => None,
+        }
+    }
+
+    /// Whether the graph holds `slot` and it is not deleted.
+    pub fn is_live(&self, slot: u32) -> bool {
+        self.level(slot).is_some() && !self.deleted.get(slot)
+    }
+
+    /// Whether `slot` is tombstoned.
+    #[inline]
+    pub fn is_deleted(&self, slot: u32) -> bool {
+        self.deleted.get(slot)
+    }
+
+    /// The entry point.
+    pub fn entry(&self) -> Option<Entry> {
+        self.entry
+    }
+
+    /// Replaces the entry point.
+    pub fn set_entry(&mut self, entry: Option<Entry>) {
+        self.entry = entry;
+    }
+
+    /// Slots held, in increasing order.
+    pub fn slots(&self) -> impl Iterator<Item = u32> + '_ {
+        self.levels.iter().enumerate().filter(|(_, &l)| l != ABSENT).map(|(s, _)| s as u32)
+    }
+
+    /// Grows the per-slot arrays to cover slots `0..n`.
+    pub fn reserve_slots(&mut self, n: usize) {
+        if n <= self.levels.len() {
+            return;
+        }
+        let stride0 = 1 + self.m_max0;
+        self.levels.resize(n, ABSENT);
+        self.upper_offset.resize(n, NO_UPPER);
+        self.level0.resize_with(n * stride0, || AtomicU32::new(0));
+    }
+
+    /// Adds `slot` with top layer `level` and empty lists. The caller links it afterwards.
+    pub fn add_node(&mut self, slot: u32, level: u8) -> Result<()> {
+        debug_assert!(level <= MAX_LEVEL);
+        if self.level(slot).is_some() {
+            return Err(Error::InvalidArgument(format!("slot {slot} is already in the index")));
+        }
+        self.reserve_slots(slot as usize + 1);
+        if level > 0 {
+            let words = level as usize * (1 + self.m);
+            let offset = u32::try_from(self.upper.len())
+                .ok()
+                .filter(|o| (*o as usize).checked_add(words).is_some_and(|e| e < NO_UPPER as usize))
+                .ok_or_else(|| Error::InvalidArgument("hnsw upper-layer storage exceeds 4 Gi entries".into()))?;
+            self.upper.resize_with(self.upper.len() + words, || AtomicU32::new(0));
+            self.upper_offset[slot as usize] = offset;
+        }
+        self.levels[slot as usize] = level;
+        self.present += 1;
+        Ok(())
+    }
+
+    /// Tombstones `slot`; returns whether it was live.
+    pub fn mark_deleted(&mut self, slot: u32) -> bool {
+        self.level(slot).is_some() && self.deleted.set(slot)
+    }
+
+    /// Replaces the tombstones wholesale (loading).
+    pub fn set_deleted(&mut self, deleted: Bitset) {
+        self.deleted = deleted;
+    }
+
+    /// Capacity of a list on `level`: `M_max0` on layer 0, `M` above.
+    #[inline]
+    pub fn cap(&self, level: usize) -> usize {
+        if level == 0 {
+            self.m_max0
+        } else {
+            self.m
+        }
+    }
+
+    /// The `[count, ids…]` block of `slot` on `level`. The node must hold that level.
+    #[inline]
+    fn block(&self, slot: u32, level: usize) -> &[AtomicU32] {
+        if level == 0 {
+            let stride = 1 + self.m_max0;
+            let start = slot as usize * stride;
+            &self.level0[start..start + stride]
+        } else {
+            let stride = 1 + self.m;
+            let start = self.upper_offset[slot as usize] as usize + (level - 1) * stride;
+            &self.upper[start..start + stride]
+        }
+    }
+
+    /// Appends the neighbours of `slot` on `level` to `out` (after clearing it).
+    ///
+    /// Unsynchronised: during a parallel build call it only under the node's lock.
+    #[inline]
+    pub fn read_links(&self, slot: u32, level: usize, out: &mut Vec<u32>) {
+        out.clear();
+        let block = self.block(slot, level);
+        let n = (block[0].load(Relaxed) as usize).min(block.len() - 1);
+        out.extend(block[1..=n].iter().map(|a| a.load(Relaxed)));
+    }
+
+    /// Number of neighbours of `slot` on `level`.
+    pub fn link_count(&self, slot: u32, level: usize) -> usize {
+        self.block(slot, level)[0].load(Relaxed) as usize
+    }
+
+    /// Replaces the neighbours of `slot` on `level` (at most the layer's capacity; extra ids are
+    /// dropped). During a parallel build call it only under the node's lock.
+    pub fn write_links(&self, slot: u32, level: usize, ids: &[u32]) {
+        let block = self.block(slot, level);
+        let n = ids.len().min(block.len() - 1);
+        for (a, &id) in block[1..=n].iter().zip(ids) {
+            a.store(id, Relaxed);
+        }
+        block[0].store(n as u32, Relaxed);
+    }
+
+    /// Heap bytes used by the structure.
+    pub fn memory_bytes(&self) -> usize {
+        self.levels.capacity()
+            + self.level0.capacity() * 4
+            + self.upper_offset.capacity() * 4
+            + self.upper.capacity() * 4
+            + self.deleted.memory_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nodes_levels_and_links() {
+        let mut g = Graph::new(4, 8);
+        assert_eq!(g.capacity(), 0);
+        g.add_node(3, 0).unwrap();
+        g.add_node(0, 2).unwrap();
+        assert!(g.add_node(3, 1).is_err());
+        assert_eq!(g.capacity(), 4);
+        assert_eq!(g.present(), 2);
+        assert_eq!((g.level(0), g.level(1), g.level(3), g.level(99)), (Some(2), None, Some(0), None));
+        assert_eq!(g.slots().collect::<Vec<_>>(), vec![0, 3]);
+
+        let mut buf = Vec::new();
+        g.write_links(0, 0, &[3, 1, 2]);
+        g.write_links(0, 1, &[3]);
+        g.write_links(0, 2, &[5, 6, 7, 8, 9, 10]); // over capacity: truncated to M = 4
+        g.read_links(0, 0, &mut buf);
+        assert_eq!(buf, vec![3, 1, 2]);
+        g.read_links(0, 1, &mut buf);
+        assert_eq!(buf, vec![3]);
+        g.read_links(0, 2, &mut buf);
+        assert_eq!(buf, vec![5, 6, 7, 8]);
+        g.read_links(3, 0, &mut buf);
+        assert!(buf.is_empty());
+        assert_eq!(g.link_count(0, 0), 3);
+    }
+
+    #[test]
+    fn tombstones() {
+        let mut g = Graph::new(4, 8);
+        g.add_node(0, 0).unwrap();
+        g.add_node(1, 0).unwrap();
+        assert!(g.mark_deleted(1));
+        assert!(!g.mark_deleted(1));
+        assert!(!g.mark_deleted(7));
+        assert_eq!((g.present(), g.live(), g.deleted_count()), (2, 1, 1));
+        assert!(g.is_live(0) && !g.is_live(1) && g.is_deleted(1));
+    }
+
+    #[test]
+    fn memory_grows_with_nodes() {
+        let mut g = Graph::new(16, 32);
+        let before = g.memory_bytes();
+        for s in 0..100 {
+            g.add_node(s, (s % 3) as u8).unwrap();
+        }
+        assert!(g.memory_bytes() >= before + 100 * 33 * 4);
+    }
+}

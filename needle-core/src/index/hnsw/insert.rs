@@ -1,0 +1,163 @@
+//! Inserting a node (Malkov & Yashunin, Algorithm 1), serially or from many threads at once.
+//!
+//! The node's level is drawn and its (empty) lists allocated beforehand through `&mut Graph`;
+//! [`Builder::insert`] then only links it, through `&Graph`:
+//! 1. greedy descent from the entry point down to the node's level + 1;
+//! 2. on each layer from `min(level, L)` down to 0, a beam search with `efConstruction` gives `W`,
+//!    the heuristic picks `M` neighbours from it, the node's list is written, and each neighbour
+//!    gets a reverse link — shrunk back to `M_max` (layer 0: `M_max0`) by the same heuristic when
+//!    that overfills it; `W` seeds the next layer down;
+//! 3. a node above the current top layer becomes the entry point.
+//!
+//! Concurrency: each list is read and written only under its node's lock (a striped array of
+//! mutexes; a thread never holds two list locks at once, so there is no lock ordering to get
+//! wrong). The entry point sits behind its own mutex, held for the whole insertion only by a node
+//! that will raise the top layer — as rare as `1/M^L` — so other insertions never wait on it long.
+
+use parking_lot::{Mutex, MutexGuard};
+
+use super::graph::{Entry, Graph};
+use super::params::Params;
+use super::scratch::Scratch;
+use super::search::{AcceptAll, Beam, Layer, LinkReader};
+use super::select::select_neighbours;
+use crate::index::topk::Near;
+use crate::{SearchStats, VectorSource};
+
+/// Number of lock stripes (a power of two). Contention needs two threads on the same stripe at the
+/// same moment, which with a few threads and thousands of stripes is rare.
+const STRIPES: usize = 4096;
+
+/// Striped locks guarding neighbour lists while building.
+pub struct LinkLocks {
+    stripes: Box<[Mutex<()>]>,
+}
+
+impl std::fmt::Debug for LinkLocks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkLocks").field("stripes", &self.stripes.len()).finish()
+    }
+}
+
+impl Default for LinkLocks {
+    fn default() -> Self {
+        LinkLocks { stripes: (0..STRIPES).map(|_| Mutex::new(())).collect() }
+    }
+}
+
+impl LinkLocks {
+    /// Locks the lists of `slot` (all its layers).
+    #[inline]
+    pub fn lock(&self, slot: u32) -> MutexGuard<'_, ()> {
+        self.stripes[slot as usize & (STRIPES - 1)].lock()
+    }
+
+    /// Heap bytes in use.
+    pub fn memory_bytes(&self) -> usize {
+        self.stripes.len() * std::mem::size_of::<Mutex<()>>()
+    }
+}
+
+/// Reads each list under its node's lock (other threads may be rewriting it).
+struct Locked<'a>(&'a LinkLocks);
+
+impl LinkReader for Locked<'_> {
+    #[inline]
+    fn read(&self, graph: &Graph, slot: u32, level: usize, out: &mut Vec<u32>) {
+        let _guard = self.0.lock(slot);
+        graph.read_links(slot, level, out);
+    }
+}
+
+/// Links nodes into a graph; shared by every thread of a build.
+pub struct Builder<'a> {
+    /// The graph (nodes already added, not yet linked).
+    pub graph: &'a Graph,
+    /// `M`, `efConstruction`, ….
+    pub params: &'a Params,
+    /// Distances.
+    pub source: &'a dyn VectorSource,
+    /// List locks.
+    pub locks: &'a LinkLocks,
+    /// The entry point, `None` while no node is linked.
+    pub entry: &'a Mutex<Option<Entry>>,
+}
+
+impl Builder<'_> {
+    /// Links `slot`, which the graph already holds with its level.
+    pub fn insert(&self, slot: u32, s: &mut Scratch) {
+        let level = self.graph.level(slot).expect("node added before linking");
+        let mut top_guard = self.entry.lock();
+        let Some(ep) = *top_guard else {
+            *top_guard = Some(Entry { slot, level });
+            return;
+        };
+        // Keep the entry lock for the whole insertion only if this node will become the entry.
+        let top_guard = if level > ep.level {
+            Some(top_guard)
+        } else {
+            drop(top_guard);
+            None
+        };
+
+        let query = self.source.prepare_slot(slot);
+        let reader = Locked(self.locks);
+        let layer = Layer { graph: self.graph, source: self.source, query: &query, reader: &reader };
+        let mut stats = SearchStats::default();
+        let start = layer.score_one(ep.slot, s, &mut stats);
+        let start = layer.descend(start, ep.level as usize, level as usize, s, &mut stats);
+
+        let mut found = std::mem::take(&mut s.found);
+        let mut chosen = std::mem::take(&mut s.chosen);
+        found.clear();
+        found.push(start);
+        let ef = self.params.build_ef();
+        for lc in (0..=level.min(ep.level) as usize).rev() {
+            layer.search(&AcceptAll, &found, Beam { level: lc, ef, budget: u64::MAX }, s, &mut stats);
+            s.drain_results_sorted(&mut found);
+            // A concurrent insertion may already have linked back to this node.
+            found.retain(|n| n.slot != slot);
+            select_neighbours(self.source, &found, self.params.m, self.params.keep_pruned, &mut chosen, &mut s.select);
+            s.links.clear();
+            s.links.extend(chosen.iter().map(|n| n.slot));
+            {
+                let _guard = self.locks.lock(slot);
+                self.graph.write_links(slot, lc, &s.links);
+            }
+            for &e in &chosen {
+                self.link_back(e.slot, slot, lc, s);
+            }
+        }
+        s.found = found;
+        s.chosen = chosen;
+        if let Some(mut g) = top_guard {
+            *g = Some(Entry { slot, level });
+        }
+    }
+
+    /// Adds `q` to the list of `e` on `level`, shrinking the list with the heuristic if it is full.
+    fn link_back(&self, e: u32, q: u32, level: usize, s: &mut Scratch) {
+        let _guard = self.locks.lock(e);
+        self.graph.read_links(e, level, &mut s.batch);
+        if s.batch.contains(&q) {
+            return;
+        }
+        s.batch.push(q);
+        if s.batch.len() <= self.graph.cap(level) {
+            self.graph.write_links(e, level, &s.batch);
+            return;
+        }
+        // Overfull: rank e's neighbours (and q) by distance to e, keep what the heuristic keeps.
+        let pe = self.source.prepare_slot(e);
+        s.dists.resize(s.batch.len(), 0.0);
+        self.source.score(&pe, &s.batch, &mut s.dists);
+        s.ranked.clear();
+        s.ranked.extend(s.batch.iter().zip(&s.dists).map(|(&n, &d)| Near::new(n, d)));
+        s.ranked.sort_unstable();
+        let keep = self.params.keep_pruned;
+        select_neighbours(self.source, &s.ranked, self.graph.cap(level), keep, &mut s.kept, &mut s.select);
+        s.batch.clear();
+        s.batch.extend(s.kept.iter().map(|n| n.slot));
+        self.graph.write_links(e, level, &s.batch);
+    }
+}

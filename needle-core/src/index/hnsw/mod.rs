@@ -1,0 +1,230 @@
+//! HNSW: Hierarchical Navigable Small World graphs (Malkov & Yashunin, "Efficient and robust
+//! approximate nearest neighbor search using Hierarchical Navigable Small World graphs", TPAMI
+//! 2018), registered as `hnsw`.
+//!
+//! One job per file:
+//! - [`params`]: `M`, `M_max0`, `efConstruction`, `ef`, `mL`, seed, and their JSON form;
+//! - [`rng`]: the seeded level generator;
+//! - [`graph`]: levels, neighbour lists (flat layer 0, sparse upper layers), tombstones;
+//! - [`scratch`]: per-thread search state (visited stamps, heaps, batch buffers);
+//! - [`search`]: greedy descent, the layer beam search and the k-NN query;
+//! - [`select`]: the neighbour-selection heuristic;
+//! - [`insert`]: linking new nodes, serially or in parallel;
+//! - [`persist`]: the binary form and its validating loader.
+//!
+//! Guarantees: the same seed and the same insertion order give the same graph when inserting one
+//! slot at a time (and for `insert_batch` on a single rayon thread). A parallel `insert_batch`
+//! draws the same levels but links nodes in whatever order the threads reach them, so its graph —
+//! equally good — is not bit-identical from run to run.
+
+pub mod graph;
+pub mod insert;
+pub mod params;
+pub mod persist;
+pub mod rng;
+pub mod scratch;
+pub mod search;
+pub mod select;
+
+use parking_lot::Mutex;
+use rayon::prelude::*;
+
+use self::graph::Graph;
+use self::insert::{Builder, LinkLocks};
+use self::params::Params;
+use self::rng::SplitMix64;
+use self::scratch::with_scratch;
+use crate::index::bitset::Bitset;
+use crate::{Candidate, Error, Index, IndexFactory, IndexSearch, PreparedQuery, Result, SearchStats, VectorSource};
+
+/// Registry id.
+pub const ID: &str = "hnsw";
+
+/// Version of the serialised form written by [`Index::save`].
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A parallel `insert_batch` links its first nodes serially until the graph holds this many, so
+/// the parallel phase starts from a connected, deterministic core.
+const SERIAL_WARMUP: usize = 1024;
+
+/// An HNSW index over slots.
+#[derive(Debug)]
+pub struct Hnsw {
+    dim: usize,
+    params: Params,
+    graph: Graph,
+    rng: SplitMix64,
+    locks: LinkLocks,
+}
+
+impl Hnsw {
+    /// An empty index for `dim`-dimensional vectors.
+    pub fn new(dim: usize, params: Params) -> Self {
+        let graph = Graph::new(params.m, params.m_max0);
+        let rng = SplitMix64::new(params.seed);
+        Hnsw { dim, params, graph, rng, locks: LinkLocks::default() }
+    }
+
+    /// The parameters.
+    pub fn hnsw_params(&self) -> &Params {
+        &self.params
+    }
+
+    /// The graph (read-only; for tests, statistics and tools).
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    fn check_new_slot(&self, slot: u32, source: &dyn VectorSource) -> Result<()> {
+        if slot as usize >= source.slot_count() {
+            return Err(Error::InvalidArgument(format!(
+                "slot {slot} is not in the vector source ({} slots)",
+                source.slot_count()
+            )));
+        }
+        if self.graph.level(slot).is_some() {
+            return Err(Error::InvalidArgument(format!("slot {slot} is already in the index")));
+        }
+        Ok(())
+    }
+
+    fn check_source(&self, source: &dyn VectorSource) -> Result<()> {
+        if source.dim() != self.dim {
+            return Err(Error::DimensionMismatch { expected: self.dim, got: source.dim() });
+        }
+        Ok(())
+    }
+
+    /// Links already-added `slots` (in order when `parallel` is false).
+    fn link(&mut self, slots: &[u32], source: &dyn VectorSource, parallel: bool) {
+        let entry = Mutex::new(self.graph.entry());
+        let builder = Builder { graph: &self.graph, params: &self.params, source, locks: &self.locks, entry: &entry };
+        if parallel {
+            slots.par_iter().for_each(|&slot| with_scratch(|s| builder.insert(slot, s)));
+        } else {
+            with_scratch(|s| slots.iter().for_each(|&slot| builder.insert(slot, s)));
+        }
+        self.graph.set_entry(entry.into_inner());
+    }
+}
+
+impl Index for Hnsw {
+    fn id(&self) -> &str {
+        ID
+    }
+
+    fn params(&self) -> serde_json::Value {
+        self.params.to_json()
+    }
+
+    fn len(&self) -> usize {
+        self.graph.live()
+    }
+
+    fn insert(&mut self, slot: u32, source: &dyn VectorSource) -> Result<()> {
+        self.check_source(source)?;
+        self.check_new_slot(slot, source)?;
+        let level = self.rng.next_level(self.params.ml);
+        self.graph.add_node(slot, level)?;
+        self.link(&[slot], source, false);
+        Ok(())
+    }
+
+    /// Inserts `slots` in parallel on the current rayon pool (after a serial warm-up); on a pool of
+    /// one thread this is exactly a loop of [`Index::insert`]. Levels are drawn in `slots` order.
+    fn insert_batch(&mut self, slots: &[u32], source: &dyn VectorSource) -> Result<()> {
+        self.check_source(source)?;
+        let mut seen = Bitset::new();
+        for &slot in slots {
+            self.check_new_slot(slot, source)?;
+            if !seen.set(slot) {
+                return Err(Error::InvalidArgument(format!("slot {slot} appears twice in the batch")));
+            }
+        }
+        if let Some(&max) = slots.iter().max() {
+            self.graph.reserve_slots(max as usize + 1);
+        }
+        for &slot in slots {
+            let level = self.rng.next_level(self.params.ml);
+            self.graph.add_node(slot, level)?;
+        }
+        let already = self.graph.present() - slots.len();
+        let warm = SERIAL_WARMUP.saturating_sub(already).min(slots.len());
+        let (head, tail) = slots.split_at(warm);
+        self.link(head, source, false);
+        self.link(tail, source, rayon::current_num_threads() > 1);
+        Ok(())
+    }
+
+    fn delete(&mut self, slot: u32) -> Result<()> {
+        if self.graph.level(slot).is_none() {
+            return Err(Error::InvalidArgument(format!("slot {slot} is not in the index")));
+        }
+        self.graph.mark_deleted(slot);
+        Ok(())
+    }
+
+    fn contains(&self, slot: u32) -> bool {
+        self.graph.is_live(slot)
+    }
+
+    fn search(
+        &self,
+        query: &PreparedQuery,
+        params: &IndexSearch<'_>,
+        source: &dyn VectorSource,
+        stats: &mut SearchStats,
+    ) -> Result<Vec<Candidate>> {
+        if query.vector.len() != self.dim {
+            return Err(Error::DimensionMismatch { expected: self.dim, got: query.vector.len() });
+        }
+        Ok(search::knn(&self.graph, &self.params, source, query, params, stats))
+    }
+
+    fn save(&self, out: &mut Vec<u8>) -> Result<()> {
+        persist::write(self.dim, &self.params, &self.graph, &self.rng, out);
+        Ok(())
+    }
+
+    fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + self.graph.memory_bytes() + self.locks.memory_bytes()
+    }
+}
+
+/// Creates and loads [`Hnsw`] indexes.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HnswFactory;
+
+impl IndexFactory for HnswFactory {
+    fn id(&self) -> &str {
+        ID
+    }
+
+    fn version(&self) -> u32 {
+        FORMAT_VERSION
+    }
+
+    fn create(&self, dim: usize, params: &serde_json::Value) -> Result<Box<dyn Index>> {
+        Ok(Box::new(Hnsw::new(dim, Params::from_json(params)?)))
+    }
+
+    /// Loads a saved index. The structural parameters come from the bytes; `params` must parse,
+    /// must agree with them on `m` and `ef_construction` when it names them, and may override
+    /// `ef_search`.
+    fn load(&self, dim: usize, params: &serde_json::Value, bytes: &[u8]) -> Result<Box<dyn Index>> {
+        let requested = Params::from_json(params)?;
+        let mut index = persist::read(dim, bytes)?;
+        let (want, have) = (requested.to_json(), index.params.to_json());
+        for key in params.as_object().into_iter().flat_map(|o| o.keys()).map(String::as_str) {
+            if key == "ef_search" {
+                index.params.ef_search = requested.ef_search;
+            } else if want[key] != have[key] {
+                return Err(Error::InvalidConfig(format!(
+                    "hnsw parameter '{key}' is {} in the saved index but {} was given",
+                    have[key], want[key]
+                )));
+            }
+        }
+        Ok(Box::new(index))
+    }
+}

@@ -1,0 +1,263 @@
+//! Searching the graph: greedy descent through the upper layers, the beam search of one layer
+//! (Malkov & Yashunin, Algorithm 2), and the k-NN query on top of them (Algorithm 5).
+//!
+//! Hot-path choices:
+//! - When a node is expanded, all its unvisited neighbours are gathered first, prefetched, and
+//!   scored with **one** [`VectorSource::score`] call, so a SIMD or quantized kernel sees a batch
+//!   and the `dyn` call is paid once per node, not per pair.
+//! - All mutable state lives in a per-thread [`Scratch`]; a search allocates only its result.
+//! - The layer search is generic over how lists are read ([`LinkReader`]: plain reads when
+//!   searching, locked reads while building) and which nodes may be returned ([`Accept`]), so the
+//!   common unfiltered case compiles to a loop with no per-node checks.
+//!
+//! Deleted and filtered-out nodes are traversed (the graph stays navigable through them) but never
+//! enter `W`, so `ef` counts returnable results. When `W` cannot be filled because few nodes pass,
+//! the search would wander the whole graph; past a budget of distance computations it stops and
+//! the query is answered by an exact scan instead, which is also what tiny indexes use.
+
+use super::graph::Graph;
+use super::params::Params;
+use super::scratch::{with_scratch, Scratch};
+use crate::index::bitset::Bitset;
+use crate::index::topk::{scan_top_k, Closest, Near};
+use crate::{Candidate, IndexSearch, PreparedQuery, SearchStats, VectorSource};
+
+/// An index of at most this many times `ef` live nodes is searched exactly: the graph search would
+/// score nearly every node anyway.
+const EXACT_BELOW_EF_MULTIPLE: usize = 2;
+
+/// How a search reads a node's neighbour list.
+pub trait LinkReader {
+    /// Replaces `out` with the neighbours of `slot` on `level`.
+    fn read(&self, graph: &Graph, slot: u32, level: usize, out: &mut Vec<u32>);
+}
+
+/// Plain reads: no writer can run concurrently (searching through `&self`).
+#[derive(Debug, Clone, Copy)]
+pub struct Unlocked;
+
+impl LinkReader for Unlocked {
+    #[inline]
+    fn read(&self, graph: &Graph, slot: u32, level: usize, out: &mut Vec<u32>) {
+        graph.read_links(slot, level, out);
+    }
+}
+
+/// Which visited nodes may enter the result list `W`.
+pub trait Accept {
+    /// Whether `slot` may be returned.
+    fn accept(&self, slot: u32) -> bool;
+}
+
+/// Every node (building, or searching an index without tombstones or filter).
+#[derive(Debug, Clone, Copy)]
+pub struct AcceptAll;
+
+impl Accept for AcceptAll {
+    #[inline]
+    fn accept(&self, _: u32) -> bool {
+        true
+    }
+}
+
+/// Live nodes that pass the query's filter.
+pub struct AcceptLive<'a> {
+    /// Tombstones.
+    pub deleted: &'a Bitset,
+    /// The query's filter, if any.
+    pub filter: Option<&'a (dyn Fn(u32) -> bool + Sync)>,
+}
+
+impl Accept for AcceptLive<'_> {
+    #[inline]
+    fn accept(&self, slot: u32) -> bool {
+        !self.deleted.get(slot) && self.filter.is_none_or(|f| f(slot))
+    }
+}
+
+/// The knobs of one layer search.
+#[derive(Debug, Clone, Copy)]
+pub struct Beam {
+    /// The layer searched.
+    pub level: usize,
+    /// `ef`: how many accepted nodes `W` keeps.
+    pub ef: usize,
+    /// Give up after this many distance computations (`u64::MAX`: never).
+    pub budget: u64,
+}
+
+/// What one layer search works on.
+pub struct Layer<'a, R> {
+    /// The graph.
+    pub graph: &'a Graph,
+    /// Distances.
+    pub source: &'a dyn VectorSource,
+    /// The prepared query.
+    pub query: &'a PreparedQuery,
+    /// How lists are read.
+    pub reader: &'a R,
+}
+
+impl<R: LinkReader> Layer<'_, R> {
+    /// Scores `slots` (already in `s.batch`) into `s.dists` with one source call.
+    #[inline]
+    fn score_batch(&self, s: &mut Scratch, stats: &mut SearchStats) {
+        for &n in &s.batch {
+            self.source.prefetch(n);
+        }
+        s.dists.resize(s.batch.len(), 0.0);
+        self.source.score(self.query, &s.batch, &mut s.dists);
+        stats.distance_computations += s.batch.len() as u64;
+    }
+
+    /// Distance from the query to one node (the entry point), as a batch of one.
+    pub fn score_one(&self, slot: u32, s: &mut Scratch, stats: &mut SearchStats) -> Near {
+        s.batch.clear();
+        s.batch.push(slot);
+        self.score_batch(s, stats);
+        Near::new(slot, s.dists[0])
+    }
+
+    /// Greedy search (`ef = 1`) from `cur` down through layers `top … bottom + 1`; returns the
+    /// closest node found on layer `bottom + 1` (or `cur` when `top ≤ bottom`).
+    pub fn descend(&self, mut cur: Near, top: usize, bottom: usize, s: &mut Scratch, stats: &mut SearchStats) -> Near {
+        for level in (bottom + 1..=top).rev() {
+            stats.layers_traversed += 1;
+            loop {
+                stats.nodes_visited += 1;
+                self.reader.read(self.graph, cur.slot, level, &mut s.batch);
+                if s.batch.is_empty() {
+                    break;
+                }
+                self.score_batch(s, stats);
+                let best = s.batch.iter().zip(&s.dists).map(|(&n, &d)| Near::new(n, d)).min().expect("non-empty");
+                if best < cur {
+                    cur = best;
+                } else {
+                    break;
+                }
+            }
+        }
+        cur
+    }
+
+    /// Algorithm 2 on `beam.level`: beam search from `entries` keeping the `beam.ef` closest
+    /// accepted nodes in `s.results`. Returns false when it stopped because more than
+    /// `beam.budget` distances were computed (the results are then incomplete).
+    pub fn search<A: Accept>(
+        &self,
+        accept: &A,
+        entries: &[Near],
+        beam: Beam,
+        s: &mut Scratch,
+        stats: &mut SearchStats,
+    ) -> bool {
+        let Beam { level, ef, budget } = beam;
+        s.visited.begin(self.graph.capacity());
+        s.candidates.clear();
+        s.results.clear();
+        for &e in entries {
+            if s.visited.insert(e.slot) {
+                s.candidates.push(Closest(e));
+                if accept.accept(e.slot) {
+                    s.results.push(e);
+                    if s.results.len() > ef {
+                        s.results.pop();
+                    }
+                }
+            }
+        }
+        let mut spent = 0u64;
+        while let Some(Closest(c)) = s.candidates.pop() {
+            if s.results.len() >= ef && s.results.peek().is_some_and(|f| c.dist > f.dist) {
+                break; // every remaining candidate is farther than the worst of a full W
+            }
+            stats.nodes_visited += 1;
+            self.reader.read(self.graph, c.slot, level, &mut s.links);
+            s.batch.clear();
+            for &n in &s.links {
+                if s.visited.insert(n) {
+                    s.batch.push(n);
+                }
+            }
+            if s.batch.is_empty() {
+                continue;
+            }
+            self.score_batch(s, stats);
+            spent += s.batch.len() as u64;
+            for (&n, &d) in s.batch.iter().zip(&s.dists) {
+                let bound = if s.results.len() < ef {
+                    f32::INFINITY
+                } else {
+                    s.results.peek().map_or(f32::INFINITY, |f| f.dist)
+                };
+                if d < bound {
+                    let near = Near::new(n, d);
+                    s.candidates.push(Closest(near));
+                    if accept.accept(n) {
+                        s.results.push(near);
+                        if s.results.len() > ef {
+                            s.results.pop();
+                        }
+                    }
+                }
+            }
+            if spent > budget {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// The k-NN query (Algorithm 5) with tombstones, filter and the exact-scan fallbacks.
+pub fn knn(
+    graph: &Graph,
+    params: &Params,
+    source: &dyn VectorSource,
+    query: &PreparedQuery,
+    search: &IndexSearch<'_>,
+    stats: &mut SearchStats,
+) -> Vec<Candidate> {
+    let k = search.k;
+    let live = graph.live();
+    if k == 0 || live == 0 {
+        return Vec::new();
+    }
+    let ef = if search.ef == 0 { params.ef_search } else { search.ef }.max(k);
+    let accept = AcceptLive { deleted: graph.deleted(), filter: search.filter };
+    let exact = |stats: &mut SearchStats| {
+        let slots = graph.slots().filter(|&s| accept.accept(s));
+        scan_top_k(slots, k, query, source, false, stats)
+    };
+    let Some(entry) = graph.entry() else {
+        return exact(stats);
+    };
+    if live <= ef.saturating_mul(EXACT_BELOW_EF_MULTIPLE) {
+        return exact(stats);
+    }
+    let plain = search.filter.is_none() && graph.deleted_count() == 0;
+    let (complete, found) = with_scratch(|s| {
+        let layer = Layer { graph, source, query, reader: &Unlocked };
+        let start = layer.score_one(entry.slot, s, stats);
+        let start = layer.descend(start, entry.level as usize, 0, s, stats);
+        stats.layers_traversed += 1;
+        let complete = if plain {
+            layer.search(&AcceptAll, &[start], Beam { level: 0, ef, budget: u64::MAX }, s, stats)
+        } else {
+            // Past this many distance computations a scan of the live slots is as cheap.
+            let budget = (live as u64 / 4).max(16 * ef as u64);
+            layer.search(&accept, &[start], Beam { level: 0, ef, budget }, s, stats)
+        };
+        let mut found = Vec::with_capacity(s.results.len());
+        s.drain_results_sorted(&mut found);
+        (complete, found)
+    });
+    // Without a filter exactly `min(k, live)` results are due; with one, the number of matches is
+    // unknown, so a short list is completed (or confirmed) by the exact scan.
+    let due = if search.filter.is_some() { k } else { k.min(live) };
+    if !complete || found.len() < due {
+        return exact(stats);
+    }
+    found.into_iter().take(k).map(Near::candidate).collect()
+}
