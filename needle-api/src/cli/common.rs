@@ -144,9 +144,9 @@ pub fn progress(g: Global, len: u64, msg: &'static str, bytes: bool) -> Progress
         return ProgressBar::hidden();
     }
     let template = if bytes {
-        "{msg:>9} [{bar:40.cyan/blue}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})"
+        "{msg:>9} [{bar:40.cyan/blue}] {bytes}/{total_bytes} ({elapsed}, eta {eta})"
     } else {
-        "{msg:>9} [{bar:40.cyan/blue}] {human_pos}/{human_len} ({per_sec}, eta {eta})"
+        "{msg:>9} [{bar:40.cyan/blue}] {human_pos}/{human_len} ({elapsed}, eta {eta})"
     };
     let style = ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar());
     let pb = ProgressBar::new(len).with_style(style.progress_chars("=> ")).with_message(msg);

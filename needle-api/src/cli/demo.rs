@@ -103,7 +103,7 @@ pub fn run(a: DemoArgs, g: Global) -> CliResult<()> {
     }
     let db_path = a.db.display();
     println!();
-    println!("try next:");
+    println!("try next (from the repository, `needle` is `cargo run --release -p needle --`):");
     println!("  needle search {db_path} {} --like 42 -k 5", a.collection);
     println!("  needle info {db_path}");
     Ok(())

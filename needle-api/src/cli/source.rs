@@ -125,6 +125,9 @@ struct JsonLine {
     metadata: Option<Value>,
 }
 
+/// A parsed JSON line: id (numbers become strings), vector, metadata.
+type Parsed = (String, Vec<f32>, Option<Value>);
+
 /// A JSON-lines file read one line at a time; blank lines are skipped.
 #[derive(Debug)]
 struct JsonlFile {
@@ -147,8 +150,8 @@ impl JsonlFile {
         })
     }
 
-    /// The next non-blank line as (line number, id, vector, metadata).
-    fn next_line(&mut self) -> Option<CliResult<(usize, String, Vec<f32>, Option<Value>)>> {
+    /// The next non-blank line (its number is `self.line`).
+    fn next_line(&mut self) -> Option<CliResult<Parsed>> {
         loop {
             self.buf.clear();
             self.line += 1;
@@ -171,7 +174,7 @@ impl JsonlFile {
     }
 }
 
-fn parse_line(text: &str) -> CliResult<(usize, String, Vec<f32>, Option<Value>)> {
+fn parse_line(text: &str) -> CliResult<Parsed> {
     let rec: JsonLine = serde_json::from_str(text).map_err(|e| {
         // serde_json appends "at line 1 column N"; within one line only the column matters.
         let msg = e.to_string();
@@ -183,7 +186,7 @@ fn parse_line(text: &str) -> CliResult<(usize, String, Vec<f32>, Option<Value>)>
         Value::Number(n) if n.is_u64() || n.is_i64() => n.to_string(),
         other => return Err(Error::InvalidId(format!("id must be a string or an integer, not {other}")).into()),
     };
-    Ok((0, id, rec.vector, rec.metadata))
+    Ok((id, rec.vector, rec.metadata))
 }
 
 enum Inner {
@@ -261,7 +264,7 @@ impl Source {
         match &self.inner {
             Inner::Fvecs(f) => Ok(f.dim),
             Inner::Jsonl(_) => match JsonlFile::open(&self.path)?.next_line() {
-                Some(r) => Ok(r?.2.len()),
+                Some(r) => Ok(r?.1.len()),
                 None => Err(invalid(format!("{} holds no records", self.path.display()))),
             },
         }
@@ -307,7 +310,7 @@ impl Source {
                 Ok(Item { id: format!("{}{row}", self.id_prefix), vector, metadata, at })
             }),
             Inner::Jsonl(j) => j.next_line().map(|r| {
-                let (_, id, vector, metadata) = r?;
+                let (id, vector, metadata) = r?;
                 Ok(Item { id: format!("{}{id}", self.id_prefix), vector, metadata, at: j.at(j.line) })
             }),
         };
@@ -334,7 +337,7 @@ mod tests {
 
     #[test]
     fn json_lines_parse_with_positions() {
-        let (_, id, v, m) = parse_line(r#"{"id": 7, "vector": [1, 2.5], "metadata": {"a": 1}}"#).unwrap();
+        let (id, v, m) = parse_line(r#"{"id": 7, "vector": [1, 2.5], "metadata": {"a": 1}}"#).unwrap();
         assert_eq!((id.as_str(), v, m), ("7", vec![1.0, 2.5], Some(serde_json::json!({"a": 1}))));
         let e = parse_line(r#"{"id": "x", "vector": [1, "NaN"]}"#).unwrap_err();
         assert_eq!(e.code(), crate::ErrorCode::InvalidJson);
