@@ -27,8 +27,12 @@ pub use self::kernels::Sq8Kernel;
 use crate::traits::{Codes, Quantizer, QuantizerFactory};
 use crate::{Error, Metric, Result, Rows};
 
+/// Most dimensions SQ8 accepts: the kernels' i32 sums stay exact up to here
+/// (`65 536 · 255 · 128 < 2³¹`), and it is the engine's own dimension limit.
+pub const MAX_DIM: usize = 65_536;
+
 /// Scalar 8-bit quantizer over `dim` dimensions.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Sq8Quantizer {
     dim: usize,
     book: Option<Codebook>,
@@ -38,8 +42,8 @@ pub struct Sq8Quantizer {
 impl Sq8Quantizer {
     /// A new, untrained quantizer using the fastest kernel this CPU runs.
     pub fn new(dim: usize) -> Result<Self> {
-        if dim == 0 || dim > u32::MAX as usize {
-            return Err(Error::InvalidConfig(format!("sq8 needs between 1 and 2^32-1 dimensions, got {dim}")));
+        if dim == 0 || dim > MAX_DIM {
+            return Err(Error::InvalidConfig(format!("sq8 needs between 1 and {MAX_DIM} dimensions, got {dim}")));
         }
         Ok(Sq8Quantizer { dim, book: None, kernel: Sq8Kernel::best() })
     }
@@ -62,6 +66,17 @@ impl Sq8Quantizer {
 
     fn check_len(&self, what: &str, got: usize, expected: usize) {
         assert_eq!(got, expected, "sq8 {what}: length {got}, expected {expected} (dim {})", self.dim);
+    }
+}
+
+impl std::fmt::Debug for Sq8Quantizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The codebook is three floats per dimension: too long to print.
+        f.debug_struct("Sq8Quantizer")
+            .field("dim", &self.dim)
+            .field("trained", &self.book.is_some())
+            .field("kernel", &self.kernel.name())
+            .finish()
     }
 }
 

@@ -313,6 +313,12 @@ fn factory_checks_parameters_and_dimensions() {
     assert!(matches!(f.create(16, &serde_json::json!({"bits": 4})), Err(Error::InvalidConfig(_))));
     assert!(matches!(f.create(16, &serde_json::json!([1])), Err(Error::InvalidConfig(_))));
     assert!(matches!(f.create(0, &serde_json::json!({})), Err(Error::InvalidConfig(_))));
+    assert!(matches!(f.create(MAX_DIM + 1, &serde_json::json!({})), Err(Error::InvalidConfig(_))));
+    f.create(MAX_DIM, &serde_json::json!({})).unwrap();
+    assert_eq!(
+        format!("{q:?}"),
+        format!("Sq8Quantizer {{ dim: 16, trained: false, kernel: {:?} }}", Sq8Kernel::best().name())
+    );
 }
 
 #[test]
@@ -375,6 +381,42 @@ proptest::proptest! {
         if let Ok(q) = Sq8Factory.load(4, &framed) {
             let mut code = vec![0u8; q.code_len()];
             q.encode(&[1.0, -1.0, 0.5, 1e9], &mut code);
+        }
+    }
+}
+
+/// The path a collection takes: vectors in a `VectorStore` (rows padded to 16 floats), training
+/// on its rows, `encode_all`, then a `Scorer` scoring on codes close to its exact scores.
+#[test]
+fn works_through_the_vector_store_and_scorer() {
+    use crate::store::{Scorer, VectorStore};
+    use crate::VectorSource;
+    let dim = 50;
+    let mut rng = Rng(10);
+    let data = clustered(&mut rng, 300, dim, 10, 0.5);
+    for metric in METRICS {
+        let distance = crate::Registry::with_builtins().distance(metric.id()).unwrap();
+        let mut store = VectorStore::new(dim, distance.needs_norms());
+        for v in data.chunks_exact(dim) {
+            store.push(v, None);
+        }
+        let mut q = Sq8Quantizer::new(dim).unwrap();
+        q.train(&store.rows()).unwrap();
+        store.encode_all(&q);
+        store.push(&data[..dim], Some(&q)); // pushes after training are encoded too
+        let scorer = Scorer::new(&store, distance.as_ref(), Some(&q));
+        assert!(scorer.is_quantized(), "{metric:?}");
+        let query = scorer.prepare(&data[7 * dim..8 * dim]);
+        let slots: Vec<u32> = (0..store.len() as u32).collect();
+        let (mut approx, mut exact) = (vec![0f32; slots.len()], vec![0f32; slots.len()]);
+        scorer.score(&query, &slots, &mut approx);
+        scorer.score_exact(&query, &slots, &mut exact);
+        assert_eq!(approx[300], approx[0], "{metric:?}: the late push encodes like encode_all");
+        // Errors are small next to the spread of distances (what ranking needs); near zero the
+        // euclidean square root magnifies them, so no relative bound is asked for there.
+        let typical = exact.iter().map(|e| e.abs()).sum::<f32>() / exact.len() as f32;
+        for (a, e) in approx.iter().zip(&exact) {
+            assert!((a - e).abs() <= 0.05 * typical, "{metric:?}: {a} vs {e} (typical {typical})");
         }
     }
 }
