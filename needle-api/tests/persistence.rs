@@ -93,7 +93,10 @@ fn reopen_in_a_new_process_gives_identical_results() {
         .unwrap();
     assert!(out.status.success(), "child failed: {}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let line = stdout.lines().find_map(|l| l.strip_prefix("RESULTS=")).expect("child printed results");
+    let line = stdout
+        .lines()
+        .find_map(|l| l.split_once("RESULTS=").map(|(_, json)| json))
+        .unwrap_or_else(|| panic!("child printed no results; stdout:\n{stdout}"));
     let got: Vec<Vec<needle::SearchResult>> = serde_json::from_str(line).unwrap();
     assert_eq!(got, before[..20].to_vec());
 }
