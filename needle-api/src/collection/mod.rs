@@ -157,14 +157,19 @@ impl Collection {
         Ok(())
     }
 
-    /// Inserts many vectors at once (faster: the index builds them as one batch). Everything is
-    /// validated first; on a validation error nothing is inserted.
+    /// Inserts many vectors at once (faster: the index builds them as one batch).
+    ///
+    /// All or nothing for bad input: every id and vector is validated (and checked against
+    /// existing ids and the rest of the batch) before anything is inserted; the error names the
+    /// offending item.
     pub fn insert_batch(&self, items: &[(String, Vec<f32>, Option<serde_json::Value>)]) -> Result<()> {
         self.check_writable()?;
         let mut seen = std::collections::HashSet::with_capacity(items.len());
-        for (id, v, _) in items {
-            validate::id(id)?;
-            self.check_vector(v)?;
+        for (i, (id, v, _)) in items.iter().enumerate() {
+            self.check(id, v).map_err(|e| match e {
+                Error::InvalidId(m) => Error::InvalidId(format!("batch item {i}: {m}")),
+                other => other,
+            })?;
             if !seen.insert(id.as_str()) {
                 return Err(Error::DuplicateId(format!("{id} (twice in one batch)")));
             }
@@ -216,6 +221,18 @@ impl Collection {
             self.mark_dirty();
         }
         Ok(existed)
+    }
+
+    /// Whether a live vector with this id exists (cheaper than `get`: copies nothing).
+    pub fn contains(&self, id: &str) -> Result<bool> {
+        self.check_alive()?;
+        Ok(self.shared.state.read().ids.contains_key(id))
+    }
+
+    /// Checks an id and a vector exactly as `insert` would, without inserting.
+    pub fn check(&self, id: &str, vector: &[f32]) -> Result<()> {
+        validate::id(id)?;
+        self.check_vector(vector)
     }
 
     /// All live ids (in slot order).
