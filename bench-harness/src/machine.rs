@@ -1,0 +1,145 @@
+//! Facts about where a run happened: CPU, cores, SIMD backend, kernel, git commit; and the
+//! process's resident memory.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde::Serialize;
+
+/// The machine and source tree of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    /// `model name` from /proc/cpuinfo.
+    pub cpu_model: String,
+    /// SIMD-related CPU flags present (avx2, fma, avx512f, avx512_vnni, avx512_bf16, neon, …).
+    pub cpu_flags: Vec<String>,
+    /// Cores this process may use.
+    pub cores: usize,
+    /// Needle's distance kernel backend in use.
+    pub simd_backend: String,
+    /// Kernel release.
+    pub os: String,
+    /// Total memory, bytes.
+    pub mem_total_bytes: Option<u64>,
+    /// `git rev-parse HEAD` of the workspace.
+    pub git_commit: Option<String>,
+    /// Whether the work tree had uncommitted changes.
+    pub git_dirty: Option<bool>,
+    /// Cargo profile the harness was built with.
+    pub profile: &'static str,
+}
+
+impl Machine {
+    /// Reads everything it can; missing facts are left empty rather than failing the run.
+    pub fn detect(workspace: &Path, simd_backend: String) -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let field = |name: &str| {
+            cpuinfo
+                .lines()
+                .find(|l| l.split(':').next().is_some_and(|k| k.trim() == name))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        };
+        let cpu_model = field("model name").or_else(|| field("Model")).unwrap_or_else(|| std::env::consts::ARCH.into());
+        let wanted = ["sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni"];
+        let wanted_more = ["avx512_bf16", "avx512_fp16", "amx_tile", "asimd", "asimddp", "sve"];
+        let flags_line = field("flags").or_else(|| field("Features")).unwrap_or_default();
+        let cpu_flags = flags_line
+            .split_whitespace()
+            .filter(|f| wanted.contains(f) || wanted_more.contains(f))
+            .map(str::to_string)
+            .collect();
+        let mem_total_bytes = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+                .map(|kb| kb * 1024)
+        });
+        let git = |args: &[&str]| {
+            Command::new("git")
+                .arg("-C")
+                .arg(workspace)
+                .args(args)
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        };
+        Machine {
+            cpu_model,
+            cpu_flags,
+            cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            simd_backend,
+            os: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .map(|s| format!("{} {}", std::env::consts::OS, s.trim()))
+                .unwrap_or_else(|_| std::env::consts::OS.into()),
+            mem_total_bytes,
+            git_commit: git(&["rev-parse", "HEAD"]),
+            git_dirty: git(&["status", "--porcelain", "--untracked-files=no"]).map(|s| !s.is_empty()),
+            profile: if cfg!(debug_assertions) { "debug" } else { "release" },
+        }
+    }
+}
+
+/// Resident set size of this process, bytes (from /proc/self/statm; 0 where unavailable).
+pub fn rss_bytes() -> u64 {
+    let pages = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .unwrap_or(0);
+    pages * page_size()
+}
+
+fn page_size() -> u64 {
+    // No libc: the kernel's "KernelPageSize" of our first mapping tells the page size.
+    std::fs::read_to_string("/proc/self/smaps")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("KernelPageSize:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map(|kb| kb * 1024)
+        .unwrap_or(4096)
+}
+
+/// Current UTC time as RFC 3339 (seconds).
+pub fn utc_now() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rss_is_positive_and_grows() {
+        let before = rss_bytes();
+        assert!(before > 0);
+        let v = std::hint::black_box(vec![1u8; 64 << 20]);
+        let after = rss_bytes();
+        assert!(after >= before + (32 << 20), "{before} -> {after}");
+        drop(std::hint::black_box(v));
+    }
+
+    #[test]
+    fn utc_format() {
+        let s = utc_now();
+        assert_eq!(s.len(), 20);
+        assert!(s.starts_with("20") && s.ends_with('Z'));
+    }
+}

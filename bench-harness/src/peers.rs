@@ -1,0 +1,141 @@
+//! The peer libraries, run through `peers/peers.py` in `bench-harness/.venv` on the same data,
+//! ground truth, k, M, ef_construction, sweep and thread counts as Needle.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::Deserialize;
+
+use crate::config::Config;
+use crate::data::Dataset;
+use crate::result::{BuildTime, SweepPoint, SystemKind, SystemResult};
+
+/// `bench-harness/.venv/bin/python` (or `$NEEDLE_PEERS_PYTHON`).
+pub fn python(harness: &Path) -> PathBuf {
+    std::env::var_os("NEEDLE_PEERS_PYTHON").map(PathBuf::from).unwrap_or_else(|| harness.join(".venv/bin/python"))
+}
+
+/// Creates the venv and pip-installs the pinned peers (`peers/setup.sh`).
+pub fn install(harness: &Path) -> Result<()> {
+    let script = harness.join("peers/setup.sh");
+    eprintln!("[bench] installing peers: {}", script.display());
+    let status = Command::new("bash").arg(&script).status().with_context(|| format!("running {}", script.display()))?;
+    if !status.success() {
+        bail!("{} failed ({status})", script.display());
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct DriverDoc {
+    versions: BTreeMap<String, Option<String>>,
+    machine: DriverMachine,
+    peers: Vec<DriverPeer>,
+}
+
+#[derive(Deserialize)]
+struct DriverMachine {
+    faiss_compile_options: Option<String>,
+    usearch_hardware_acceleration: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DriverPeer {
+    name: String,
+    library: Option<String>,
+    #[serde(default)]
+    build: BTreeMap<String, f64>,
+    rss_delta_bytes: Option<i64>,
+    reported_memory_bytes: Option<u64>,
+    disk_bytes: Option<u64>,
+    open_s: Option<f64>,
+    #[serde(default)]
+    sweep: Vec<SweepPoint>,
+    error: Option<String>,
+}
+
+/// What the driver reported for one data set.
+pub struct PeerRun {
+    /// One result per peer.
+    pub systems: Vec<SystemResult>,
+    /// Library versions.
+    pub versions: BTreeMap<String, Option<String>>,
+    /// The driver's whole JSON document, saved beside the results.
+    pub raw: String,
+}
+
+/// Runs the driver on `ds`; progress goes to this process's stderr.
+pub fn run(harness: &Path, ds: &Dataset, cfg: &Config, list: &[String]) -> Result<PeerRun> {
+    let py = python(harness);
+    if !py.exists() {
+        bail!(
+            "{} does not exist: run `bench-harness --install-peers` (or bench-harness/peers/setup.sh) first",
+            py.display()
+        );
+    }
+    let csv = |v: Vec<String>| v.join(",");
+    let mut cmd = Command::new(&py);
+    cmd.arg(harness.join("peers/peers.py"))
+        .arg("--base")
+        .arg(&ds.base_path)
+        .arg("--query")
+        .arg(&ds.query_path)
+        .arg("--groundtruth")
+        .arg(&ds.truth_path)
+        .args(["--queries", &ds.nq().to_string()])
+        .args(["--metric", &ds.metric])
+        .args(["--k", &cfg.k.to_string()])
+        .args(["--M", &cfg.build.m.to_string()])
+        .args(["--ef-construction", &cfg.build.ef_construction.to_string()])
+        .args(["--ef-search", &csv(cfg.ef_search.iter().map(|e| e.to_string()).collect())])
+        .args(["--threads", &cfg.all_threads().to_string()])
+        .args(["--build-threads", &csv(cfg.build_thread_counts().iter().map(|t| t.to_string()).collect())])
+        .args(["--peers", &list.join(",")])
+        .args(["--seed", &cfg.seed.to_string()])
+        .args(["--warmup", &cfg.warmup.to_string()])
+        .args(["--recall-targets", &csv(cfg.recall_levels.iter().map(|r| r.to_string()).collect())]);
+    if let Some(limit) = ds.limit {
+        cmd.args(["--limit", &limit.to_string()]);
+    }
+    eprintln!("[bench] {}: running peers {} through {}", ds.name, list.join(", "), py.display());
+    let out = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).output().context("running peers.py")?;
+    let raw = String::from_utf8(out.stdout).map_err(|_| anyhow!("peers.py printed non-UTF-8"))?;
+    let doc: DriverDoc = serde_json::from_str(&raw)
+        .with_context(|| format!("peers.py exited with {} and printed no JSON document", out.status))?;
+    let systems = doc
+        .peers
+        .into_iter()
+        .map(|p| {
+            let library = p.library.clone().unwrap_or_else(|| p.name.clone());
+            let mut s = SystemResult::new(&p.name, SystemKind::Peer, &library, ds.n());
+            s.all_threads = cfg.all_threads();
+            let mut build: Vec<BuildTime> = p
+                .build
+                .iter()
+                .filter_map(|(key, &seconds)| {
+                    let t = key.strip_prefix("threads_")?.strip_suffix("_s")?.parse().ok()?;
+                    Some(BuildTime { threads: t, seconds })
+                })
+                .collect();
+            build.sort_by_key(|b| b.threads);
+            s.build = build;
+            s.rss_delta_bytes = p.rss_delta_bytes;
+            s.bytes_per_vector = p.rss_delta_bytes.map(|b| b as f64 / ds.n() as f64);
+            s.reported_bytes = p.reported_memory_bytes;
+            s.disk_bytes = p.disk_bytes;
+            s.open_s = p.open_s;
+            s.sweep = p.sweep;
+            s.error = p.error;
+            s.simd_backend = match library.as_str() {
+                "faiss" => doc.machine.faiss_compile_options.clone().map(|o| o.trim().to_string()),
+                "usearch" => doc.machine.usearch_hardware_acceleration.clone(),
+                _ => None,
+            };
+            s.interpolate(&cfg.recall_levels);
+            s
+        })
+        .collect();
+    Ok(PeerRun { systems, versions: doc.versions, raw })
+}

@@ -1,0 +1,208 @@
+//! The Markdown report.
+
+use std::fmt::Write;
+
+use crate::result::{recall_key, DatasetResult, RunResult, SystemKind, SystemResult};
+
+fn opt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
+    v.map(f).unwrap_or_else(|| "—".into())
+}
+
+fn mib(b: f64) -> String {
+    format!("{:.1}", b / (1024.0 * 1024.0))
+}
+
+fn qps(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+fn label(s: &SystemResult) -> String {
+    match s.kind {
+        SystemKind::Needle => format!("**needle** {}", s.name),
+        SystemKind::Peer => s.name.clone(),
+    }
+}
+
+/// Renders the whole run.
+pub fn markdown(run: &RunResult, levels: &[f64]) -> String {
+    let mut o = String::new();
+    let m = &run.machine;
+    let _ = writeln!(o, "# Needle bench-harness: `{}`\n", run.name);
+    if !run.description.is_empty() {
+        let _ = writeln!(o, "{}\n", run.description.trim());
+    }
+    let _ = writeln!(o, "| | |\n|---|---|");
+    let _ = writeln!(o, "| started | {} (took {:.0} s) |", run.started, run.elapsed_s);
+    let _ = writeln!(o, "| config | `{}` |", run.config_path);
+    let _ = writeln!(
+        o,
+        "| git commit | `{}`{} |",
+        m.git_commit.as_deref().unwrap_or("unknown"),
+        if m.git_dirty == Some(true) { " (uncommitted changes)" } else { "" }
+    );
+    let _ = writeln!(o, "| CPU | {} ({} cores available) |", m.cpu_model, m.cores);
+    let _ = writeln!(o, "| CPU SIMD flags | {} |", m.cpu_flags.join(" "));
+    let _ = writeln!(o, "| Needle SIMD backend | `{}` |", m.simd_backend);
+    let _ = writeln!(
+        o,
+        "| memory | {} |",
+        opt(m.mem_total_bytes, |b| format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64))
+    );
+    let _ = writeln!(o, "| OS | {} |", m.os);
+    let _ = writeln!(o, "| harness build | {} |", m.profile);
+    let seeds: Vec<String> = run.seeds.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let _ = writeln!(o, "| seeds | {} |", seeds.join(", "));
+    let _ = writeln!(o);
+
+    let missed = run.targets.iter().filter(|t| !t.passed).count();
+    let _ = writeln!(o, "## Targets: {} met, {} missed\n", run.targets.len() - missed, missed);
+    if run.targets.is_empty() {
+        let _ = writeln!(o, "No targets configured.\n");
+    } else {
+        let _ = writeln!(o, "| | target | combination | data set | measured |\n|---|---|---|---|---|");
+        for t in &run.targets {
+            let _ = writeln!(
+                o,
+                "| {} | `{}` | {} | {} | {} |",
+                if t.passed { "met" } else { "**MISSED**" },
+                t.target,
+                t.system,
+                t.dataset,
+                t.detail.replace('|', "\\|")
+            );
+        }
+        let _ = writeln!(o);
+    }
+
+    for ds in &run.datasets {
+        dataset(&mut o, ds, levels);
+    }
+
+    if !run.warnings.is_empty() {
+        let _ = writeln!(o, "## Warnings\n");
+        for w in &run.warnings {
+            let _ = writeln!(o, "- {}", w.replace('\n', " "));
+        }
+        let _ = writeln!(o);
+    }
+    let _ = writeln!(
+        o,
+        "---\nQPS: one query per call on one thread, wall time over all queries after {} warm-up queries. \
+         Batch QPS: all queries in one call on all threads. Latency percentiles are nearest-rank over the \
+         single-query calls. QPS at a recall level interpolates log(QPS) linearly in recall between the two \
+         sweep points around it (\"—\": the sweep never reached it). Memory: growth of the process's resident \
+         set during the first build, divided by the vector count. Peers are driven from Python \
+         (`peers/peers.py`), Needle from Rust: per-call overhead differs by a few µs.",
+        run.config.get("warmup").and_then(|w| w.as_u64()).unwrap_or(0)
+    );
+    o
+}
+
+fn dataset(o: &mut String, ds: &DatasetResult, levels: &[f64]) {
+    let _ =
+        writeln!(o, "## {}: {} × {} ({}), {} queries, k = {}\n", ds.name, ds.n, ds.dim, ds.metric, ds.queries, ds.k);
+    let _ = writeln!(o, "Base: `{}`. Ground truth: {}.\n", ds.base, ds.groundtruth);
+
+    // Headline ratios, one table per recall level.
+    let peers: Vec<&SystemResult> =
+        ds.systems.iter().filter(|s| s.kind == SystemKind::Peer && s.error.is_none()).collect();
+    if !peers.is_empty() && !ds.ratios.is_empty() {
+        let _ = writeln!(o, "### Headline: Needle QPS / peer QPS at equal recall\n");
+        for &r in levels {
+            let key = recall_key(r);
+            let _ = write!(o, "| recall {key} |");
+            for p in &peers {
+                let _ = write!(o, " {} |", p.name);
+            }
+            let _ = write!(o, "\n|---|");
+            for _ in &peers {
+                let _ = write!(o, "---:|");
+            }
+            let _ = writeln!(o);
+            for (needle, per_peer) in &ds.ratios {
+                let _ = write!(o, "| {needle} |");
+                for p in &peers {
+                    let cell = per_peer.get(&p.name).and_then(|c| c.get(&key)).copied().flatten();
+                    let _ = write!(o, " {} |", opt(cell, |v| format!("{v:.2}×")));
+                }
+                let _ = writeln!(o);
+            }
+            let _ = writeln!(o);
+        }
+    }
+
+    let _ = writeln!(o, "### Summary\n");
+    let _ = write!(o, "| system |");
+    for &r in levels {
+        let _ = write!(o, " QPS @ {} |", recall_key(r));
+    }
+    let _ = writeln!(o, " build 1 thread (s) | build all threads (s) | RSS growth (MiB) | bytes / vector | reported (MiB) | disk (MiB) | open (ms) | SIMD |");
+    let _ = write!(o, "|---|");
+    for _ in levels {
+        let _ = write!(o, "---:|");
+    }
+    let _ = writeln!(o, "---:|---:|---:|---:|---:|---:|---:|---|");
+    for s in &ds.systems {
+        let _ = write!(o, "| {} |", label(s));
+        if let Some(e) = &s.error {
+            let _ = writeln!(o, " failed: {} |", e.replace('|', "\\|").replace('\n', " "));
+            continue;
+        }
+        for &r in levels {
+            let v = s.qps_at_recall.get(&recall_key(r)).copied().flatten();
+            let _ = write!(o, " {} |", opt(v, qps));
+        }
+        let all = s.build_all_s().filter(|_| s.all_threads != 1);
+        let _ = writeln!(
+            o,
+            " {} | {} | {} | {} | {} | {} | {} | {} |",
+            opt(s.build_1t_s(), |v| format!("{v:.2}")),
+            opt(all, |v| format!("{v:.2} ({}t)", s.all_threads)),
+            opt(s.rss_delta_bytes, |b| mib(b as f64)),
+            opt(s.bytes_per_vector, |b| format!("{b:.0}")),
+            opt(s.reported_bytes, |b| mib(b as f64)),
+            opt(s.disk_bytes, |b| mib(b as f64)),
+            opt(s.open_s, |v| format!("{:.1}", v * 1000.0)),
+            s.simd_backend.as_deref().unwrap_or("—"),
+        );
+    }
+    let _ = writeln!(o);
+    if !ds.peer_versions.is_empty() {
+        let v: Vec<String> =
+            ds.peer_versions.iter().map(|(k, v)| format!("{k} {}", v.as_deref().unwrap_or("missing"))).collect();
+        let _ = writeln!(o, "Peer versions: {}.\n", v.join(", "));
+    }
+
+    if let Some(plot) = &ds.plot {
+        let _ = writeln!(o, "![recall vs QPS]({plot})\n");
+    }
+
+    let _ = writeln!(o, "### Sweep\n");
+    let _ = writeln!(
+        o,
+        "| system | ef_search | recall@{} | QPS (1 thread) | batch QPS | p50 (µs) | p95 (µs) | p99 (µs) |",
+        ds.k
+    );
+    let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    for s in ds.systems.iter().filter(|s| s.error.is_none()) {
+        for p in &s.sweep {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {:.4} | {} | {} | {:.0} | {:.0} | {:.0} |",
+                label(s),
+                opt(p.ef_search, |e| e.to_string()),
+                p.recall,
+                qps(p.qps),
+                opt(p.batch_qps, qps),
+                p.p50_us,
+                p.p95_us,
+                p.p99_us
+            );
+        }
+    }
+    let _ = writeln!(o);
+}
