@@ -13,6 +13,7 @@
 
 mod header;
 mod sections;
+pub mod wal;
 
 pub use header::{Header, FORMAT_VERSION, HEADER_LEN, MAGIC};
 pub use sections::{read_file, write_file, Section, SectionKind};
