@@ -55,7 +55,9 @@ fn collections_and_components() {
     assert_eq!(db.create_collection("../../etc/passwd", 3).unwrap_err().code(), ErrorCode::InvalidArgument);
     assert_eq!(db.create_collection("zero", 0).unwrap_err().code(), ErrorCode::InvalidConfig);
     let e = db
-        .create_collection_with_config(CollectionConfig::new("x", 3).with_distance(DistanceFunction::Custom("hamming".into())))
+        .create_collection_with_config(
+            CollectionConfig::new("x", 3).with_distance(DistanceFunction::Custom("hamming".into())),
+        )
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::UnknownComponent);
     assert!(e.to_string().contains("hamming") && e.to_string().contains("cosine"), "{e}");
@@ -73,7 +75,9 @@ fn collections_and_components() {
 #[test]
 fn upsert_is_searchable_at_once_and_delete_hides() {
     let db = Database::in_memory();
-    let c = db.create_collection_with_config(CollectionConfig::new("e", 2).with_distance(DistanceFunction::Euclidean)).unwrap();
+    let c = db
+        .create_collection_with_config(CollectionConfig::new("e", 2).with_distance(DistanceFunction::Euclidean))
+        .unwrap();
     for i in 0..100 {
         c.insert(&format!("p{i}"), &[i as f32, 0.0], None).unwrap();
     }

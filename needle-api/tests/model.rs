@@ -55,7 +55,8 @@ fn run(metric: DistanceFunction, index: &str, ops: Vec<Op>) -> Result<(), TestCa
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model.needle");
     let mut db = Database::open(&path).unwrap();
-    let config = CollectionConfig::new("m", DIM).with_distance(metric.clone()).with_index(index).with_hnsw_ef_search(64);
+    let config =
+        CollectionConfig::new("m", DIM).with_distance(metric.clone()).with_index(index).with_hnsw_ef_search(64);
     db.create_collection_with_config(config).unwrap();
     let mut model: HashMap<String, (Vec<f32>, serde_json::Value)> = HashMap::new();
     for (step, op) in ops.into_iter().enumerate() {
@@ -89,7 +90,13 @@ fn run(metric: DistanceFunction, index: &str, ops: Vec<Op>) -> Result<(), TestCa
                 expect.truncate(k);
                 prop_assert_eq!(hits.len(), expect.len(), "result count at step {}", step);
                 for (h, e) in hits.iter().zip(&expect) {
-                    prop_assert!((h.distance - e).abs() <= 1e-3 * (1.0 + e.abs()), "step {}: {} vs {}", step, h.distance, e);
+                    prop_assert!(
+                        (h.distance - e).abs() <= 1e-3 * (1.0 + e.abs()),
+                        "step {}: {} vs {}",
+                        step,
+                        h.distance,
+                        e
+                    );
                     let (v, meta) = &model[&h.id];
                     prop_assert!((distance(&metric, &q, v) - h.distance).abs() <= 1e-3 * (1.0 + e.abs()));
                     prop_assert_eq!(h.metadata.as_ref(), Some(meta));

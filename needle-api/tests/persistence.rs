@@ -23,8 +23,9 @@ fn build(path: &std::path::Path) -> (Vec<Vec<f32>>, Vec<Vec<needle::SearchResult
     let (base, queries) = common::wordnet(N, 50);
     let db = Database::open(path).unwrap();
     let c = db.create_collection("plain", 384).unwrap();
-    let q8 =
-        db.create_collection_with_config(CollectionConfig::new("sq8", 384).with_quantization(QuantizationType::Scalar)).unwrap();
+    let q8 = db
+        .create_collection_with_config(CollectionConfig::new("sq8", 384).with_quantization(QuantizationType::Scalar))
+        .unwrap();
     for i in 0..N {
         c.insert(&format!("v{i}"), base.row(i), Some(metadata(i))).unwrap();
         q8.insert(&format!("v{i}"), base.row(i), None).unwrap();
