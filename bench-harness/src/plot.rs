@@ -8,6 +8,23 @@ use plotters::prelude::*;
 
 use crate::result::{DatasetResult, SystemKind};
 
+const NEEDLE_COLORS: [RGBColor; 6] = [
+    RGBColor(214, 39, 40),
+    RGBColor(31, 119, 180),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+];
+const PEER_COLORS: [RGBColor; 6] = [
+    RGBColor(255, 127, 14),
+    RGBColor(23, 190, 207),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(0, 0, 0),
+    RGBColor(105, 60, 150),
+];
+
 /// Draws `ds` to `path`.
 pub fn recall_qps(ds: &DatasetResult, levels: &[f64], path: &Path) -> Result<()> {
     let series: Vec<(&str, SystemKind, Vec<(f64, f64)>)> = ds
@@ -44,6 +61,8 @@ pub fn recall_qps(ds: &DatasetResult, levels: &[f64], path: &Path) -> Result<()>
         .map_err(err)?;
     chart
         .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(BLACK.mix(0.12))
         .x_desc(format!("recall@{}", ds.k))
         .y_desc("queries / s (1 thread, 1 query per call, log)")
         .x_label_formatter(&|x| format!("{x:.2}"))
@@ -51,10 +70,20 @@ pub fn recall_qps(ds: &DatasetResult, levels: &[f64], path: &Path) -> Result<()>
         .draw()
         .map_err(err)?;
     for &r in levels.iter().filter(|&&r| r > xmin) {
-        chart.draw_series(LineSeries::new(vec![(r, ylo), (r, yhi)], BLACK.mix(0.15))).map_err(err)?;
+        chart.draw_series(LineSeries::new(vec![(r, ylo), (r, yhi)], BLACK.mix(0.45))).map_err(err)?;
+        chart
+            .draw_series(std::iter::once(Text::new(format!("{r:.2}"), (r, yhi / 1.08), ("sans-serif", 13))))
+            .map_err(err)?;
     }
-    for (i, (name, kind, pts)) in series.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
+    let (mut n_needle, mut n_peer) = (0, 0);
+    for (name, kind, pts) in &series {
+        let color = if *kind == SystemKind::Needle {
+            n_needle += 1;
+            NEEDLE_COLORS[(n_needle - 1) % NEEDLE_COLORS.len()]
+        } else {
+            n_peer += 1;
+            PEER_COLORS[(n_peer - 1) % PEER_COLORS.len()]
+        };
         let width = if *kind == SystemKind::Needle { 3 } else { 1 };
         let label = if *kind == SystemKind::Needle { format!("needle {name}") } else { name.to_string() };
         let anno = chart.draw_series(LineSeries::new(pts.clone(), color.stroke_width(width))).map_err(err)?;
@@ -74,4 +103,64 @@ pub fn recall_qps(ds: &DatasetResult, levels: &[f64], path: &Path) -> Result<()>
         .map_err(err)?;
     root.present().map_err(err)?;
     Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::result::{SweepPoint, SystemResult};
+
+    pub(crate) fn sample_dataset() -> DatasetResult {
+        let point = |ef, recall, qps| SweepPoint {
+            ef_search: Some(ef),
+            recall,
+            qps,
+            batch_qps: Some(qps * 1.8),
+            p50_us: 1e6 / qps,
+            p95_us: 1.5e6 / qps,
+            p99_us: 2e6 / qps,
+        };
+        let mut needle = SystemResult::new("hnsw-cosine-none-mmap-none", SystemKind::Needle, "needle", 1000);
+        needle.sweep = vec![point(16, 0.91, 9000.0), point(32, 0.96, 6000.0), point(64, 0.99, 3500.0)];
+        let mut peer = SystemResult::new("hnswlib", SystemKind::Peer, "hnswlib", 1000);
+        peer.sweep = vec![point(16, 0.90, 8000.0), point(32, 0.95, 5000.0), point(64, 0.985, 3000.0)];
+        let mut flat = SystemResult::new("faiss-flat", SystemKind::Peer, "faiss", 1000);
+        flat.sweep = vec![SweepPoint { ef_search: None, ..point(0, 1.0, 80.0) }];
+        let mut failed = SystemResult::new("usearch-f32", SystemKind::Peer, "usearch", 1000);
+        failed.error = Some("boom".into());
+        let levels = [0.90, 0.95, 0.99];
+        for s in [&mut needle, &mut peer, &mut flat] {
+            s.interpolate(&levels);
+        }
+        let mut ds = DatasetResult {
+            name: "tiny".into(),
+            base: "base.fvecs".into(),
+            n: 1000,
+            dim: 8,
+            queries: 10,
+            k: 10,
+            metric: "cosine".into(),
+            groundtruth: "brute force".into(),
+            systems: vec![needle, peer, flat, failed],
+            peer_versions: Default::default(),
+            ratios: Default::default(),
+            plot: None,
+        };
+        crate::result::compute_ratios(&mut ds, &levels);
+        ds
+    }
+
+    #[test]
+    fn draws_an_svg_without_system_fonts() {
+        let ds = sample_dataset();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.svg");
+        recall_qps(&ds, &[0.90, 0.95, 0.99], &path).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(svg.starts_with("<svg"));
+        assert!(svg.contains("needle hnsw-cosine-none-mmap-none") && svg.contains("hnswlib"));
+        assert!(!svg.contains("usearch-f32"), "failed systems are not drawn");
+        let ratio = ds.ratios["hnsw-cosine-none-mmap-none"]["hnswlib"]["0.95"].unwrap();
+        assert!(ratio > 1.0 && ratio < 1.5, "{ratio}");
+    }
 }

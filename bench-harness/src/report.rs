@@ -206,3 +206,37 @@ fn dataset(o: &mut String, ds: &DatasetResult, levels: &[f64]) {
     }
     let _ = writeln!(o);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::Target;
+
+    #[test]
+    fn report_names_missed_targets_and_ratios() {
+        let ds = crate::plot::tests::sample_dataset();
+        let t = Target::parse("recall@10 >= 0.995").unwrap().evaluate("tiny", &ds.systems[0]);
+        assert!(!t.passed);
+        let run = RunResult {
+            schema: crate::result::SCHEMA,
+            name: "t".into(),
+            description: String::new(),
+            config_path: "c.toml".into(),
+            config: serde_json::json!({"warmup": 5}),
+            started: "2026-01-01T00:00:00Z".into(),
+            elapsed_s: 1.0,
+            seeds: [("s".to_string(), 42)].into_iter().collect(),
+            machine: crate::machine::Machine::detect(std::path::Path::new("."), "scalar".into()),
+            datasets: vec![ds],
+            targets: vec![t],
+            warnings: vec!["usearch-f32: boom".into()],
+        };
+        let md = markdown(&run, &[0.90, 0.95, 0.99]);
+        assert!(md.contains("## Targets: 0 met, 1 missed"), "{md}");
+        assert!(md.contains("**MISSED**"));
+        assert!(md.contains("| recall 0.95 | hnswlib | faiss-flat |"), "{md}");
+        assert!(md.contains("failed: boom"));
+        assert!(md.contains("s=42"));
+        serde_json::to_string(&run).unwrap();
+    }
+}
