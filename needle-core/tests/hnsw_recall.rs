@@ -353,3 +353,40 @@ fn same_seed_same_graph() {
         assert_eq!(search(&*a, q, 10, 0), search(&*b, q, 10, 0));
     }
 }
+
+#[test]
+fn tiny_indexes_return_what_they_hold() {
+    let distance = cosine();
+    let vectors = [[1.0f32, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]];
+    let query = [0.9f32, 0.1, 0.0, 0.0];
+    for n in 0..=2 {
+        let mut store = VectorStore::new(4, distance.needs_norms());
+        for v in &vectors[..n] {
+            store.push(v, None);
+        }
+        let scorer = Scorer::new(&store, &*distance, None);
+        let mut idx = HnswFactory.create(4, &json!({})).unwrap();
+        for s in 0..n as u32 {
+            idx.insert(s, &scorer).unwrap();
+        }
+        assert_eq!(idx.len(), n);
+        assert_eq!(idx.is_empty(), n == 0);
+        let q = scorer.prepare(&query);
+        for k in [0, 1, 10] {
+            let got = idx.search(&q, &IndexSearch { k, ef: 0, filter: None }, &scorer, &mut SearchStats::default());
+            let got: Vec<u32> = got.unwrap().iter().map(|c| c.slot).collect();
+            let want: Vec<u32> = [0u32, 1].into_iter().take(n.min(k)).collect();
+            assert_eq!(got, want, "n = {n}, k = {k}");
+        }
+        if n > 0 {
+            idx.delete(0).unwrap();
+            assert!(!idx.contains(0));
+            let got = idx.search(&q, &IndexSearch { k: 10, ef: 0, filter: None }, &scorer, &mut SearchStats::default());
+            assert_eq!(got.unwrap().iter().map(|c| c.slot).collect::<Vec<_>>(), (1..n as u32).collect::<Vec<_>>());
+        }
+        let mut bytes = Vec::new();
+        idx.save(&mut bytes).unwrap();
+        let loaded = HnswFactory.load(4, &json!({}), &bytes).unwrap();
+        assert_eq!(loaded.len(), idx.len());
+    }
+}

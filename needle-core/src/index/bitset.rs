@@ -69,6 +69,12 @@ impl Bitset {
         self.ones
     }
 
+    /// The highest set bit.
+    pub fn last(&self) -> Option<u32> {
+        let (i, w) = self.words.iter().enumerate().rev().find(|(_, &w)| w != 0)?;
+        Some((i as u32) << 6 | (63 - w.leading_zeros()))
+    }
+
     /// The set bits in increasing order.
     pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
         self.words.iter().enumerate().flat_map(|(wi, &w)| {
@@ -118,6 +124,8 @@ mod tests {
             b.set(i);
         }
         assert_eq!(b.iter().collect::<Vec<_>>(), want);
+        assert_eq!(b.last(), Some(1000));
+        assert_eq!(Bitset::new().last(), None);
         let c = Bitset::from_words(b.words().to_vec());
         assert_eq!(c, b);
         assert_eq!(c.count(), want.len());

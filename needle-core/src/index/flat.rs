@@ -80,6 +80,7 @@ impl Index for Flat {
         if query.vector.len() != self.dim {
             return Err(Error::DimensionMismatch { expected: self.dim, got: query.vector.len() });
         }
+        super::check_covers(self.indexed.last().map_or(0, |s| s as usize + 1), source)?;
         let slots = self.live().filter(|&s| params.filter.is_none_or(|f| f(s)));
         Ok(scan_top_k(slots, params.k, query, source, true, stats))
     }

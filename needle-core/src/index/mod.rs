@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use crate::IndexFactory;
+use crate::{Error, IndexFactory, Result, VectorSource};
 
 pub mod bitset;
 pub mod flat;
@@ -28,4 +28,17 @@ pub use hnsw::{Hnsw, HnswFactory};
 /// The built-in index factories.
 pub fn builtins() -> Vec<Arc<dyn IndexFactory>> {
     vec![Arc::new(HnswFactory), Arc::new(FlatFactory)]
+}
+
+/// Errors (instead of letting a distance kernel index out of bounds) when the index names slots
+/// the source does not hold — possible only with a loaded index that does not match its vectors.
+pub(crate) fn check_covers(slots: usize, source: &dyn VectorSource) -> Result<()> {
+    if slots > source.slot_count() {
+        return Err(Error::corrupted(
+            "index",
+            0,
+            format!("the index refers to slot {} but the vector source holds {}", slots - 1, source.slot_count()),
+        ));
+    }
+    Ok(())
 }

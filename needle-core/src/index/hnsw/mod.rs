@@ -35,6 +35,7 @@ use self::params::Params;
 use self::rng::SplitMix64;
 use self::scratch::with_scratch;
 use crate::index::bitset::Bitset;
+use crate::index::check_covers;
 use crate::{Candidate, Error, Index, IndexFactory, IndexSearch, PreparedQuery, Result, SearchStats, VectorSource};
 
 /// Registry id.
@@ -92,7 +93,7 @@ impl Hnsw {
         if source.dim() != self.dim {
             return Err(Error::DimensionMismatch { expected: self.dim, got: source.dim() });
         }
-        Ok(())
+        check_covers(self.graph.capacity(), source)
     }
 
     /// Links already-added `slots` (in order when `parallel` is false).
@@ -178,6 +179,7 @@ impl Index for Hnsw {
         if query.vector.len() != self.dim {
             return Err(Error::DimensionMismatch { expected: self.dim, got: query.vector.len() });
         }
+        check_covers(self.graph.capacity(), source)?;
         Ok(search::knn(&self.graph, &self.params, source, query, params, stats))
     }
 
@@ -226,5 +228,117 @@ impl IndexFactory for HnswFactory {
             }
         }
         Ok(Box::new(index))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::testing::PointSource;
+
+    fn check_invariants(h: &Hnsw) {
+        let g = h.graph();
+        let mut links = Vec::new();
+        for s in g.slots() {
+            let level = g.level(s).unwrap() as usize;
+            for l in 0..=level {
+                g.read_links(s, l, &mut links);
+                assert!(links.len() <= g.cap(l));
+                assert!(!links.contains(&s), "self link at {s}");
+                for &n in &links {
+                    assert!(g.level(n).is_some_and(|nl| nl as usize >= l), "{s} → {n} on layer {l}");
+                }
+            }
+        }
+        let e = g.entry().unwrap();
+        assert_eq!(Some(e.level), g.slots().map(|s| g.level(s).unwrap()).max());
+    }
+
+    #[test]
+    fn insert_and_delete_errors() {
+        let src = PointSource::random(10, 3, 1);
+        let mut h = Hnsw::new(3, Params::default());
+        h.insert(4, &src).unwrap();
+        assert!(matches!(h.insert(4, &src), Err(Error::InvalidArgument(_))));
+        assert!(matches!(h.insert(10, &src), Err(Error::InvalidArgument(_))));
+        assert!(matches!(h.insert_batch(&[1, 2, 1], &src), Err(Error::InvalidArgument(_))));
+        assert!(matches!(h.insert_batch(&[1, 4], &src), Err(Error::InvalidArgument(_))));
+        assert_eq!(h.len(), 1, "a rejected batch adds nothing");
+        let wrong_dim = PointSource::random(10, 5, 1);
+        assert!(matches!(h.insert(1, &wrong_dim), Err(Error::DimensionMismatch { .. })));
+        assert!(matches!(h.delete(3), Err(Error::InvalidArgument(_))));
+        h.delete(4).unwrap();
+        h.delete(4).unwrap();
+        assert!(!h.contains(4) && h.is_empty());
+        let q = PointSource::random(1, 5, 2).prepare_slot(0);
+        let p = IndexSearch { k: 1, ef: 0, filter: None };
+        assert!(matches!(h.search(&q, &p, &src, &mut SearchStats::default()), Err(Error::DimensionMismatch { .. })));
+        // A source smaller than the index is reported, not indexed out of bounds.
+        let small = PointSource::random(3, 3, 1);
+        let q = small.prepare_slot(0);
+        assert!(matches!(h.search(&q, &p, &small, &mut SearchStats::default()), Err(Error::Corrupted { .. })));
+    }
+
+    #[test]
+    fn serial_batch_equals_inserts_and_is_reproducible() {
+        let src = PointSource::random(1500, 6, 9);
+        let params = Params::new(6, 40, 20, 11).unwrap();
+        let save = |h: &Hnsw| {
+            let mut b = Vec::new();
+            h.save(&mut b).unwrap();
+            b
+        };
+        let mut one = Hnsw::new(6, params.clone());
+        for s in 0..1500 {
+            one.insert(s, &src).unwrap();
+        }
+        check_invariants(&one);
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let slots: Vec<u32> = (0..1500).collect();
+        let mut batch = Hnsw::new(6, params.clone());
+        pool.install(|| batch.insert_batch(&slots, &src)).unwrap();
+        assert!(save(&one) == save(&batch), "a one-thread batch must equal serial inserts");
+        let mut other = Hnsw::new(6, Params { seed: 12, ..params });
+        for s in 0..1500 {
+            other.insert(s, &src).unwrap();
+        }
+        assert!(save(&one) != save(&other));
+    }
+
+    #[test]
+    fn parallel_batch_builds_a_valid_graph() {
+        let src = PointSource::random(4000, 6, 21);
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
+        let mut h = Hnsw::new(6, Params::new(8, 64, 32, 3).unwrap());
+        // Two batches: the second extends a graph that already has an entry point.
+        let (a, b): (Vec<u32>, Vec<u32>) = (0..4000).partition(|s| s % 4 == 0);
+        pool.install(|| h.insert_batch(&a, &src)).unwrap();
+        pool.install(|| h.insert_batch(&b, &src)).unwrap();
+        assert_eq!(h.len(), 4000);
+        check_invariants(&h);
+        let mut hits = 0;
+        for i in 0..100 {
+            let q = src.prepare_slot(i * 37);
+            let p = IndexSearch { k: 1, ef: 32, filter: None };
+            let got = h.search(&q, &p, &src, &mut SearchStats::default()).unwrap();
+            hits += (got[0].slot == i * 37) as usize;
+        }
+        assert!(hits >= 98, "{hits}/100 points found themselves");
+    }
+
+    #[test]
+    fn factory_and_params() {
+        let f = HnswFactory;
+        assert_eq!((f.id(), f.version()), ("hnsw", FORMAT_VERSION));
+        let idx = f.create(3, &serde_json::json!({"m": 8, "ef_search": 12})).unwrap();
+        assert_eq!(idx.id(), "hnsw");
+        assert_eq!(idx.params()["m"], 8);
+        assert!(matches!(f.create(3, &serde_json::json!({"mm": 8})), Err(Error::InvalidConfig(_))));
+        let mut bytes = Vec::new();
+        idx.save(&mut bytes).unwrap();
+        let loaded = f.load(3, &serde_json::json!({"m": 8, "ef_search": 99}), &bytes).unwrap();
+        assert_eq!(loaded.params()["ef_search"], 99);
+        assert!(matches!(f.load(3, &serde_json::json!({"m": 16}), &bytes), Err(Error::InvalidConfig(_))));
+        assert!(idx.memory_bytes() > 0);
     }
 }

@@ -289,4 +289,70 @@ mod tests {
         bytes[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(matches!(read(2, &bytes), Err(Error::Corrupted { .. })));
     }
+
+    /// Any corruption of a saved index is either rejected or loads into an index that still
+    /// answers queries and takes inserts without panicking.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+        use std::sync::OnceLock;
+
+        fn saved() -> &'static (Vec<u8>, PointSource) {
+            static SAVED: OnceLock<(Vec<u8>, PointSource)> = OnceLock::new();
+            SAVED.get_or_init(|| {
+                // Points 0..120 indexed (a few deleted); 120..130 left for inserting after load.
+                let src = PointSource::random(130, 4, 77);
+                let mut h = Hnsw::new(4, Params::new(3, 16, 8, 1).unwrap());
+                for s in 0..120 {
+                    h.insert(s, &src).unwrap();
+                }
+                for s in [3, 50, 99] {
+                    h.delete(s).unwrap();
+                }
+                let mut bytes = Vec::new();
+                h.save(&mut bytes).unwrap();
+                (bytes, src)
+            })
+        }
+
+        fn exercise(bytes: &[u8], src: &PointSource) {
+            if let Ok(mut h) = read(4, bytes) {
+                let q = src.prepare_slot(7);
+                for k in [1, 10, 200] {
+                    let p = IndexSearch { k, ef: 0, filter: None };
+                    match h.search(&q, &p, src, &mut SearchStats::default()) {
+                        Ok(got) => assert!(got.len() <= k.min(h.len())),
+                        // A structurally valid index that names slots the source lacks.
+                        Err(e) => assert!(matches!(e, Error::Corrupted { .. }), "{e}"),
+                    }
+                }
+                for s in 120..130 {
+                    let _ = h.insert(s, src);
+                }
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn flipped_bytes_never_panic(flips in prop::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 1..6)) {
+                let (bytes, src) = saved();
+                let mut b = bytes.clone();
+                for (at, x) in flips {
+                    let i = at.index(b.len());
+                    b[i] ^= x;
+                }
+                exercise(&b, src);
+            }
+
+            #[test]
+            fn truncated_or_extended_never_panics(cut in any::<prop::sample::Index>(), tail in prop::collection::vec(any::<u8>(), 0..8)) {
+                let (bytes, src) = saved();
+                let mut b = bytes[..cut.index(bytes.len() + 1)].to_vec();
+                b.extend(tail);
+                exercise(&b, src);
+            }
+        }
+    }
 }

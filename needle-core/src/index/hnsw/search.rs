@@ -261,3 +261,125 @@ pub fn knn(
     }
     found.into_iter().take(k).map(Near::candidate).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::hnsw::Hnsw;
+    use crate::index::testing::PointSource;
+    use crate::Index;
+
+    fn build(n: usize, dim: usize) -> (Hnsw, PointSource) {
+        let src = PointSource::random(n, dim, 3);
+        let mut h = Hnsw::new(dim, Params::new(8, 64, 32, 7).unwrap());
+        for s in 0..n as u32 {
+            h.insert(s, &src).unwrap();
+        }
+        (h, src)
+    }
+
+    fn exact(src: &PointSource, q: &PreparedQuery, k: usize, keep: impl Fn(u32) -> bool) -> Vec<u32> {
+        let mut st = SearchStats::default();
+        let slots = (0..src.slot_count() as u32).filter(|&s| keep(s));
+        scan_top_k(slots, k, q, src, true, &mut st).iter().map(|c| c.slot).collect()
+    }
+
+    fn run(h: &Hnsw, src: &PointSource, q: &PreparedQuery, p: IndexSearch<'_>) -> (Vec<u32>, SearchStats) {
+        let mut st = SearchStats::default();
+        let got = h.search(q, &p, src, &mut st).unwrap();
+        assert!(got.windows(2).all(|w| w[0].distance <= w[1].distance), "not sorted");
+        (got.iter().map(|c| c.slot).collect(), st)
+    }
+
+    fn recall(got: &[u32], want: &[u32]) -> f64 {
+        got.iter().filter(|s| want.contains(s)).count() as f64 / want.len() as f64
+    }
+
+    #[test]
+    fn graph_search_finds_true_neighbours() {
+        let (h, src) = build(3000, 8);
+        let mut total = 0.0;
+        for i in 0..50 {
+            let q = src.prepare(&src.point(i * 13).iter().map(|x| x + 0.01).collect::<Vec<_>>());
+            let (got, st) = run(&h, &src, &q, IndexSearch { k: 10, ef: 64, filter: None });
+            assert_eq!(got.len(), 10);
+            assert!(st.layers_traversed >= 1 && st.nodes_visited > 0);
+            // The graph was searched, not scanned.
+            assert!(st.distance_computations < 3000, "{st:?}");
+            total += recall(&got, &exact(&src, &q, 10, |_| true));
+        }
+        assert!(total / 50.0 >= 0.95, "recall {}", total / 50.0);
+    }
+
+    #[test]
+    fn k_above_ef_and_above_len() {
+        let (h, src) = build(500, 4);
+        let q = src.prepare_slot(1);
+        let (got, _) = run(&h, &src, &q, IndexSearch { k: 40, ef: 5, filter: None });
+        assert_eq!(got.len(), 40);
+        let (got, _) = run(&h, &src, &q, IndexSearch { k: 10_000, ef: 0, filter: None });
+        assert_eq!(got.len(), 500);
+        assert_eq!(got, exact(&src, &q, 500, |_| true));
+        assert!(run(&h, &src, &q, IndexSearch { k: 0, ef: 0, filter: None }).0.is_empty());
+    }
+
+    #[test]
+    fn tombstones_are_walked_through_but_not_returned() {
+        let (mut h, src) = build(2000, 6);
+        let gone = |s: u32| s % 5 < 3; // 60% deleted
+        for s in (0..2000).filter(|&s| gone(s)) {
+            h.delete(s).unwrap();
+        }
+        assert_eq!(h.len(), 800);
+        let mut total = 0.0;
+        for i in 0..30 {
+            let q = src.prepare_slot(i * 31);
+            let (got, _) = run(&h, &src, &q, IndexSearch { k: 10, ef: 0, filter: None });
+            assert_eq!(got.len(), 10);
+            assert!(got.iter().all(|&s| !gone(s)));
+            total += recall(&got, &exact(&src, &q, 10, |s| !gone(s)));
+        }
+        assert!(total / 30.0 >= 0.9, "recall {}", total / 30.0);
+        // Everything but four deleted (3, 4, 8, 9): exactly those four come back.
+        for s in 0..2000 {
+            if !gone(s) && s > 10 {
+                h.delete(s).unwrap();
+            }
+        }
+        let q = src.prepare_slot(1999);
+        assert_eq!(h.len(), 4);
+        assert_eq!(
+            run(&h, &src, &q, IndexSearch { k: 10, ef: 0, filter: None }).0,
+            exact(&src, &q, 10, |s| s <= 10 && !gone(s))
+        );
+    }
+
+    #[test]
+    fn filters_are_honoured_even_when_few_pass() {
+        let (h, src) = build(2000, 6);
+        let q = src.prepare_slot(5);
+        let third = |s: u32| s % 3 == 0;
+        let (got, _) = run(&h, &src, &q, IndexSearch { k: 10, ef: 0, filter: Some(&third) });
+        assert!(got.iter().all(|&s| third(s)));
+        assert!(recall(&got, &exact(&src, &q, 10, third)) >= 0.8);
+        // Seven matches in 2000: all seven, in exact order, though k = 10.
+        let rare = |s: u32| s % 300 == 7;
+        let (got, _) = run(&h, &src, &q, IndexSearch { k: 10, ef: 0, filter: Some(&rare) });
+        assert_eq!(got, exact(&src, &q, 10, rare));
+        assert_eq!(got.len(), 7);
+        let none = |_: u32| false;
+        assert!(run(&h, &src, &q, IndexSearch { k: 10, ef: 0, filter: Some(&none) }).0.is_empty());
+    }
+
+    #[test]
+    fn batches_not_pairs() {
+        let (h, src) = build(2000, 4);
+        let q = src.prepare_slot(0);
+        let before = src.calls.load(std::sync::atomic::Ordering::Relaxed);
+        let (_, st) = run(&h, &src, &q, IndexSearch { k: 10, ef: 32, filter: None });
+        let calls = src.calls.load(std::sync::atomic::Ordering::Relaxed) - before;
+        // One call per expanded node at most (plus the entry point): never one per distance.
+        assert!(calls <= st.nodes_visited + 1, "{calls} calls for {st:?}");
+        assert!(st.distance_computations > 2 * calls, "{calls} calls for {st:?}");
+    }
+}
