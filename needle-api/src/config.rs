@@ -7,6 +7,9 @@
 use std::sync::Arc;
 
 use needle_core::{Components, Registry};
+
+use crate::durability::Durability;
+use crate::encryption::EncryptionConfig;
 use serde::{Deserialize, Serialize};
 
 /// Default HNSW `M` (links per node per layer).
@@ -223,6 +226,15 @@ pub struct DatabaseConfig {
     pub storage: String,
     /// Registry to resolve component ids (the process-wide one by default).
     pub registry: Option<Arc<Registry>>,
+    /// Plugin shared libraries to load into the registry before opening (see [`crate::plugins`]).
+    /// Paths come from the program's own configuration only, never from network input.
+    pub plugin_paths: Vec<std::path::PathBuf>,
+    /// When writes become durable (see [`Durability`]).
+    pub durability: Durability,
+    /// Encryption at rest (None: plaintext).
+    pub encryption: Option<EncryptionConfig>,
+    /// Checkpoint automatically once the write-ahead log exceeds this many bytes (0: never).
+    pub wal_autocheckpoint: u64,
 }
 
 impl Default for DatabaseConfig {
@@ -233,6 +245,10 @@ impl Default for DatabaseConfig {
             read_only: false,
             storage: "mmap".into(),
             registry: None,
+            plugin_paths: Vec::new(),
+            durability: Durability::Immediate,
+            encryption: None,
+            wal_autocheckpoint: 256 << 20,
         }
     }
 }
@@ -265,6 +281,27 @@ impl DatabaseConfig {
     /// Resolves component ids in `registry` instead of the global one.
     pub fn with_registry(mut self, registry: Arc<Registry>) -> Self {
         self.registry = Some(registry);
+        self
+    }
+    /// Loads the plugin shared library at `path` into the registry when the database opens.
+    pub fn with_plugin(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.plugin_paths.push(path.into());
+        self
+    }
+
+    /// Sets when writes become durable.
+    pub fn with_durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+    /// Encrypts the database at rest (every section and WAL record).
+    pub fn with_encryption(mut self, encryption: EncryptionConfig) -> Self {
+        self.encryption = Some(encryption);
+        self
+    }
+    /// Checkpoints automatically when the WAL grows past `bytes` (0 disables).
+    pub fn with_wal_autocheckpoint(mut self, bytes: u64) -> Self {
+        self.wal_autocheckpoint = bytes;
         self
     }
 

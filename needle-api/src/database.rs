@@ -1,25 +1,35 @@
-//! [`Database`]: a set of named collections kept in one `.needle` file.
+//! [`Database`]: a set of named collections kept in one `.needle` file and its write-ahead log.
 //!
-//! Opening reads the file (creating it when missing); `save()` writes a new file beside the old
-//! one and renames it into place, so a crash during `save` leaves the previous state intact. A
-//! database that was changed and not saved is saved when the last handle is dropped (errors are
-//! logged); call `save()` to see them. The write-ahead log that makes every acknowledged write
-//! durable without `save` comes with the storage issue.
+//! Files beside `vectors.needle` while it is open for writing:
+//! * `vectors.needle-wal` — the write-ahead log. Every write is appended (and, by default,
+//!   synced) here before it is acknowledged; opening replays it onto the last checkpoint.
+//! * `vectors.needle-lock` — an advisory lock: one writing process at a time. Read-only opens
+//!   take no lock and see the last checkpoint.
+//!
+//! `save()` is a checkpoint: it writes the whole database to a new file, syncs it, renames it over
+//! the old one, syncs the directory, then empties the WAL. A crash at any point leaves either the
+//! old file plus a WAL that replays onto it, or the new file plus a WAL it already contains (the
+//! WAL's recorded generation tells which). Closing a changed database checkpoints it and removes
+//! the empty WAL.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use needle_core::format::{self, SectionKind};
+use needle_core::format::wal::{self, WalHeader, WalWriter, WAL_HEADER_LEN};
+use needle_core::format::{self, SectionKind, FLAG_ENCRYPTED};
 use needle_core::store::VectorStore;
-use needle_core::{Error, Registry, Result, StorageOptions};
+use needle_core::{Cipher, Error, Registry, Result, StorageOptions};
 use parking_lot::{Mutex, RwLock};
 
 use crate::collection::{Collection, State};
 use crate::config::{CollectionConfig, DatabaseConfig};
+use crate::durability::{wal_aad, Log};
+use crate::encryption::{self, EncryptionInfo};
 use crate::persist::{self, Catalog};
 use crate::validate;
+use crate::wal_ops::{self, WalOp};
 
 struct Inner {
     path: Option<PathBuf>,
@@ -29,6 +39,11 @@ struct Inner {
     dirty: Arc<AtomicBool>,
     file_id: [u8; 16],
     generation: Mutex<u64>,
+    cipher: Arc<dyn Cipher>,
+    encryption: Option<EncryptionInfo>,
+    log: Arc<Log>,
+    /// Held (locked) while open for writing.
+    _lock: Option<std::fs::File>,
 }
 
 /// An embedded vector database. Cheap to clone (clones share everything); `Send + Sync`.
@@ -56,15 +71,105 @@ fn random_file_id() -> [u8; 16] {
     id
 }
 
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// The WAL file of the database at `path`.
+pub fn wal_path(path: &Path) -> PathBuf {
+    sibling(path, "-wal")
+}
+
+/// The lock file of the database at `path`.
+pub fn lock_path(path: &Path) -> PathBuf {
+    sibling(path, "-lock")
+}
+
+fn acquire_lock(path: &Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let lp = lock_path(path);
+    let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(&lp)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked(format!(
+            "{} is open for writing in another process (or another handle of this one); open it read-only or close the other",
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::Io(e)),
+    }
+}
+
+/// What a file's sections decode to before collections are built.
+struct Loaded {
+    file_id: [u8; 16],
+    generation: u64,
+    cipher: Arc<dyn Cipher>,
+    encryption: Option<EncryptionInfo>,
+    sections: Vec<format::Section>,
+}
+
+fn load_file(registry: &Registry, config: &DatabaseConfig, path: &Path) -> Result<Loaded> {
+    let storage = registry.storage(&config.storage)?;
+    let backend = storage.open(Some(path), &StorageOptions { read_only: true, create: false })?;
+    let (header, mut sections) = format::read_file(&*backend, &path.display().to_string())?;
+    drop(backend);
+    let encrypted = header.flags & FLAG_ENCRYPTED != 0;
+    let (cipher, encryption): (Arc<dyn Cipher>, _) = if encrypted {
+        let sec = sections
+            .iter()
+            .find(|s| s.kind == SectionKind::Encryption)
+            .ok_or_else(|| Error::corrupted("encryption section", 0, "missing in an encrypted file"))?;
+        let info: EncryptionInfo = serde_json::from_slice(&sec.data)
+            .map_err(|e| Error::corrupted("encryption section", 0, format!("unreadable: {e}")))?;
+        (encryption::open(registry, &info, config.encryption.as_ref())?, Some(info))
+    } else {
+        if config.encryption.is_some() {
+            return Err(Error::InvalidConfig(format!("{} is not encrypted; open it without a key", path.display())));
+        }
+        (Arc::from(registry.cipher("none")?.create(&[])?), None)
+    };
+    if encrypted {
+        for (ordinal, s) in sections.iter_mut().enumerate() {
+            if s.kind == SectionKind::Encryption {
+                continue;
+            }
+            let aad = encryption::section_aad(&header.file_id, header.generation, s.kind as u16, s.owner, ordinal as u32);
+            s.data = cipher.open(&s.data, &aad).map_err(|_| {
+                Error::corrupted(format!("{:?} section", s.kind), 0, "authentication failed (damaged or moved section)")
+            })?;
+        }
+    }
+    Ok(Loaded { file_id: header.file_id, generation: header.generation, cipher, encryption, sections })
+}
+
 impl Database {
     /// Opens the database at `path`, creating an empty one when the file does not exist.
     pub fn open(path: impl AsRef<Path>) -> Result<Database> {
         Self::open_with_config(path, DatabaseConfig::new())
     }
 
-    /// A database that lives only in memory (`save` is a no-op).
+    /// A database that lives only in memory (`save` is a no-op; nothing is logged).
     pub fn in_memory() -> Database {
-        Self::new_inner(None, DatabaseConfig::new().with_storage("memory"), random_file_id(), 0)
+        let config = DatabaseConfig::new().with_storage("memory");
+        let registry = config.registry();
+        let cipher: Arc<dyn Cipher> = Arc::new(needle_core::cipher::NoCipher);
+        Database {
+            inner: Arc::new(Inner {
+                path: None,
+                config,
+                registry,
+                collections: RwLock::new(BTreeMap::new()),
+                dirty: Arc::new(AtomicBool::new(false)),
+                file_id: random_file_id(),
+                generation: Mutex::new(0),
+                log: Log::disabled(cipher.clone()),
+                cipher,
+                encryption: None,
+                _lock: None,
+            }),
+        }
     }
 
     /// Opens with explicit configuration.
@@ -72,27 +177,101 @@ impl Database {
         let path = path.as_ref().to_path_buf();
         let registry = config.registry();
         let storage = registry.storage(&config.storage)?;
-        if !path.exists() {
-            if config.read_only {
+        if config.read_only {
+            if !path.exists() {
                 return Err(Error::Io(std::io::Error::new(
                     std::io::ErrorKind::NotFound,
                     format!("{}: no such database (read-only open does not create one)", path.display()),
                 )));
             }
-            let db = Self::new_inner(Some(path), config, random_file_id(), 0);
-            db.save_now()?;
+            let loaded = load_file(&registry, &config, &path)?;
+            let log = Log::disabled(loaded.cipher.clone());
+            let db = Self::assemble(Some(path), config, registry, &loaded, log, None);
+            db.load_sections(&loaded.sections)?;
             return Ok(db);
         }
-        let backend = storage.open(Some(&path), &StorageOptions { read_only: true, create: false })?;
-        let (header, sections) = format::read_file(&*backend, &path.display().to_string())?;
-        drop(backend);
-        let db = Self::new_inner(Some(path), config, header.file_id, header.generation);
-        db.load_sections(&sections)?;
+
+        let lock = acquire_lock(&path)?;
+        let wal_file = wal_path(&path);
+        let wal_options = StorageOptions { read_only: false, create: true };
+        if !path.exists() {
+            let file_id = random_file_id();
+            let (cipher, encryption) = match &config.encryption {
+                Some(e) => {
+                    let (c, info) = encryption::create(&registry, e)?;
+                    (c, Some(info))
+                }
+                None => (Arc::from(registry.cipher("none")?.create(&[])?), None),
+            };
+            let writer = WalWriter::create(
+                storage.open(Some(&wal_file), &wal_options)?,
+                WalHeader { file_id, base_generation: 1 },
+            )?;
+            let log = Log::new(Some(writer), config.durability, cipher.clone(), file_id);
+            let loaded = Loaded { file_id, generation: 0, cipher, encryption, sections: Vec::new() };
+            let db = Self::assemble(Some(path), config, registry, &loaded, log, Some(lock));
+            db.checkpoint()?;
+            return Ok(db);
+        }
+
+        let loaded = load_file(&registry, &config, &path)?;
+        let wal_backend = storage.open(Some(&wal_file), &wal_options)?;
+        let wal_len = wal_backend.len()?;
+        let mut replayed = Vec::new();
+        let writer = if wal_len < WAL_HEADER_LEN as u64 {
+            // Empty, or cut short while being created or reset: it cannot hold any record.
+            WalWriter::create(wal_backend, WalHeader { file_id: loaded.file_id, base_generation: loaded.generation })?
+        } else {
+            let replay = wal::replay(&wal_backend.read_vec(0, wal_len as usize)?)?;
+            let h = replay.header;
+            if h.file_id != loaded.file_id {
+                return Err(Error::corrupted(
+                    wal_file.display().to_string(),
+                    0,
+                    "the WAL belongs to another database (file ids differ); move it away to open the database",
+                ));
+            }
+            if h.base_generation > loaded.generation {
+                return Err(Error::corrupted(
+                    wal_file.display().to_string(),
+                    0,
+                    format!("the WAL continues generation {} but the file is at {}", h.base_generation, loaded.generation),
+                ));
+            }
+            if h.base_generation < loaded.generation {
+                // A checkpoint finished but crashed before emptying the log: its records are in the file.
+                WalWriter::create(wal_backend, WalHeader { file_id: loaded.file_id, base_generation: loaded.generation })?
+            } else {
+                if replay.torn_tail {
+                    tracing::warn!(path = %wal_file.display(), valid = replay.valid_len, "ignoring a torn WAL tail");
+                }
+                for r in &replay.records {
+                    let aad = wal_aad(&loaded.file_id, h.base_generation, r.seq);
+                    let payload = loaded.cipher.open(&r.payload, &aad).map_err(|_| {
+                        Error::corrupted(wal_file.display().to_string(), r.seq, "WAL record failed authentication")
+                    })?;
+                    replayed.push((r.seq, wal_ops::decode(&payload)?));
+                }
+                WalWriter::resume(wal_backend, &replay)?
+            }
+        };
+        let log = Log::new(Some(writer), config.durability, loaded.cipher.clone(), loaded.file_id);
+        let db = Self::assemble(Some(path), config, registry, &loaded, log, Some(lock));
+        db.load_sections(&loaded.sections)?;
+        for (seq, op) in replayed {
+            db.apply(op).map_err(|e| Error::corrupted("wal", seq, format!("replaying record {seq}: {e}")))?;
+        }
         Ok(db)
     }
 
-    fn new_inner(path: Option<PathBuf>, config: DatabaseConfig, file_id: [u8; 16], generation: u64) -> Database {
-        let registry = config.registry();
+    fn assemble(
+        path: Option<PathBuf>,
+        config: DatabaseConfig,
+        registry: Arc<Registry>,
+        loaded: &Loaded,
+        log: Arc<Log>,
+        lock: Option<std::fs::File>,
+    ) -> Database {
         Database {
             inner: Arc::new(Inner {
                 path,
@@ -100,9 +279,24 @@ impl Database {
                 registry,
                 collections: RwLock::new(BTreeMap::new()),
                 dirty: Arc::new(AtomicBool::new(false)),
-                file_id,
-                generation: Mutex::new(generation),
+                file_id: loaded.file_id,
+                generation: Mutex::new(loaded.generation),
+                cipher: loaded.cipher.clone(),
+                encryption: loaded.encryption.clone(),
+                log,
+                _lock: lock,
             }),
+        }
+    }
+
+    /// Applies one replayed WAL operation (no logging: it is already durable).
+    fn apply(&self, op: WalOp) -> Result<()> {
+        match op {
+            WalOp::Create(config) => self.create_unlogged(config).map(|_| ()),
+            WalOp::Drop(name) => self.drop_unlogged(&name),
+            WalOp::Insert { collection, items } => self.collection(&collection)?.replay_insert(items),
+            WalOp::Upsert { collection, item } => self.collection(&collection)?.replay_upsert(item),
+            WalOp::Delete { collection, id } => self.collection(&collection)?.replay_delete(&id),
         }
     }
 
@@ -114,7 +308,7 @@ impl Database {
         let catalog: Catalog = serde_json::from_slice(&catalog.data)
             .map_err(|e| Error::corrupted("catalog", 0, format!("unreadable catalog: {e}")))?;
         let mut by_owner: HashMap<u32, HashMap<SectionKind, &format::Section>> = HashMap::new();
-        for s in sections.iter().filter(|s| s.kind != SectionKind::Catalog) {
+        for s in sections.iter().filter(|s| !matches!(s.kind, SectionKind::Catalog | SectionKind::Encryption)) {
             if by_owner.entry(s.owner).or_default().insert(s.kind, s).is_some() {
                 return Err(Error::corrupted("section table", 0, format!("duplicate {:?} section", s.kind)));
             }
@@ -122,22 +316,35 @@ impl Database {
         let empty = HashMap::new();
         let mut map = self.inner.collections.write();
         for (i, entry) in catalog.collections.iter().enumerate() {
-            validate::collection_name(&entry.config.name).map_err(|e| Error::corrupted("catalog", 0, e.to_string()))?;
+            validate::collection_name(&entry.config.name)
+                .map_err(|e| Error::corrupted("catalog", 0, e.to_string()))?;
             let owned = by_owner.get(&(i as u32 + 1)).unwrap_or(&empty);
             let (distance, state) = persist::decode_collection(&self.inner.registry, entry, owned)?;
-            let c = Collection::new(
-                entry.config.clone(),
-                entry.components.clone(),
-                distance,
-                state,
-                self.inner.dirty.clone(),
-                self.inner.config.read_only,
-            );
+            let c = self.new_collection(entry.config.clone(), entry.components.clone(), distance, state);
             if map.insert(entry.config.name.clone(), c).is_some() {
                 return Err(Error::corrupted("catalog", 0, format!("collection '{}' listed twice", entry.config.name)));
             }
         }
         Ok(())
+    }
+
+    fn new_collection(
+        &self,
+        config: CollectionConfig,
+        components: needle_core::Components,
+        distance: Arc<dyn needle_core::Distance>,
+        state: State,
+    ) -> Collection {
+        Collection::new(
+            config,
+            components,
+            distance,
+            state,
+            self.inner.dirty.clone(),
+            self.inner.config.read_only,
+            self.inner.log.clone(),
+            self.inner.registry.clone(),
+        )
     }
 
     /// The file this database lives in (None for in-memory).
@@ -150,9 +357,17 @@ impl Database {
         &self.inner.registry
     }
 
+    /// Whether the data is encrypted at rest.
+    pub fn is_encrypted(&self) -> bool {
+        self.inner.encryption.is_some()
+    }
+
     fn check_writable(&self) -> Result<()> {
         if self.inner.config.read_only {
             return Err(Error::ReadOnly("the database was opened read-only".into()));
+        }
+        if let Some(msg) = self.inner.log.failure() {
+            return Err(Error::ReadOnly(format!("an earlier write to the log failed ({msg}); reopen the database")));
         }
         Ok(())
     }
@@ -165,17 +380,34 @@ impl Database {
     /// Creates a collection from a full config. Component ids are checked against the registry.
     pub fn create_collection_with_config(&self, config: CollectionConfig) -> Result<Collection> {
         self.check_writable()?;
+        self.check_config(&config)?;
+        let mut map = self.inner.collections.write();
+        if map.contains_key(&config.name) {
+            return Err(Error::CollectionExists(config.name));
+        }
+        let lsn = if self.inner.log.is_enabled() { self.inner.log.append(&wal_ops::encode_create(&config)?)? } else { 0 };
+        let c = self.build_collection(config)?;
+        map.insert(c.name().to_string(), c.clone());
+        drop(map);
+        self.inner.dirty.store(true, Ordering::Release);
+        self.inner.log.commit(lsn)?;
+        Ok(c)
+    }
+
+    fn check_config(&self, config: &CollectionConfig) -> Result<()> {
         validate::collection_name(&config.name)?;
         if config.hnsw_m < 2 || config.hnsw_m > 256 || config.ef_construction == 0 || config.ef_search == 0 {
             return Err(Error::InvalidConfig("hnsw_m must be 2..=256 and ef values at least 1".into()));
         }
+        config.components().validate(&self.inner.registry, config.dimensions)
+    }
+
+    fn build_collection(&self, config: CollectionConfig) -> Result<Collection> {
         let components = config.components();
         let reg = &self.inner.registry;
-        components.validate(reg, config.dimensions)?;
         let distance = reg.distance(&components.distance)?;
         let index = reg.index(&components.index)?.create(config.dimensions, &components.index_params)?;
-        let quantizer =
-            reg.quantizer(&components.quantizer)?.create(config.dimensions, &components.quantizer_params)?;
+        let quantizer = reg.quantizer(&components.quantizer)?.create(config.dimensions, &components.quantizer_params)?;
         let state = State {
             store: VectorStore::new(config.dimensions, distance.needs_norms()),
             index,
@@ -183,13 +415,17 @@ impl Database {
             ids: HashMap::new(),
             records: Vec::new(),
         };
+        Ok(self.new_collection(config, components, distance, state))
+    }
+
+    fn create_unlogged(&self, config: CollectionConfig) -> Result<Collection> {
+        self.check_config(&config)?;
         let mut map = self.inner.collections.write();
         if map.contains_key(&config.name) {
             return Err(Error::CollectionExists(config.name));
         }
-        let name = config.name.clone();
-        let c = Collection::new(config, components, distance, state, self.inner.dirty.clone(), false);
-        map.insert(name, c.clone());
+        let c = self.build_collection(config)?;
+        map.insert(c.name().to_string(), c.clone());
         self.inner.dirty.store(true, Ordering::Release);
         Ok(c)
     }
@@ -207,88 +443,152 @@ impl Database {
     /// Drops a collection and its data. Existing handles to it then fail with `CollectionNotFound`.
     pub fn drop_collection(&self, name: &str) -> Result<()> {
         self.check_writable()?;
+        let mut map = self.inner.collections.write();
+        if !map.contains_key(name) {
+            return Err(Error::CollectionNotFound(name.into()));
+        }
+        let lsn = if self.inner.log.is_enabled() { self.inner.log.append(&wal_ops::encode_drop(name))? } else { 0 };
+        if let Some(c) = map.remove(name) {
+            c.shared.dropped.store(true, Ordering::Release);
+        }
+        drop(map);
+        self.inner.dirty.store(true, Ordering::Release);
+        self.inner.log.commit(lsn)
+    }
+
+    fn drop_unlogged(&self, name: &str) -> Result<()> {
         let c = self.inner.collections.write().remove(name).ok_or_else(|| Error::CollectionNotFound(name.into()))?;
         c.shared.dropped.store(true, Ordering::Release);
         self.inner.dirty.store(true, Ordering::Release);
         Ok(())
     }
 
-    /// Writes every collection to the file (a checkpoint). Reopening gives identical results.
+    /// Checkpoints: writes every collection to the file and empties the WAL. Reopening gives
+    /// identical results.
     pub fn save(&self) -> Result<()> {
         self.check_writable()?;
-        self.save_now()
+        self.checkpoint()
     }
 
-    fn save_now(&self) -> Result<()> {
-        let Some(path) = &self.inner.path else { return Ok(()) };
-        let mut generation = self.inner.generation.lock();
-        // Hold every collection's read lock while encoding: the file is one consistent snapshot.
-        let map = self.inner.collections.read();
-        let guards: Vec<_> = map.values().map(|c| (c, c.shared.state.read())).collect();
-        self.inner.dirty.store(false, Ordering::Release);
-        let mut sections = Vec::new();
-        let mut catalog = Catalog { collections: Vec::with_capacity(guards.len()) };
-        for (i, (c, st)) in guards.iter().enumerate() {
-            let entry = persist::encode_collection(
-                &self.inner.registry,
-                &c.shared.config,
-                &c.shared.components,
-                st,
-                i as u32 + 1,
-                &mut sections,
-            )?;
-            catalog.collections.push(entry);
+    /// Rewrites every collection without its deleted vectors, then checkpoints: the file shrinks
+    /// and searches return the same vectors.
+    pub fn compact(&self) -> Result<()> {
+        self.check_writable()?;
+        for c in self.inner.collections.read().values() {
+            c.compact()?;
         }
-        sections.insert(
-            0,
-            format::Section { kind: SectionKind::Catalog, owner: 0, data: serde_json::to_vec_pretty(&catalog)? },
-        );
-        let result = format::write_file(
-            &self.inner.registry,
-            &self.inner.config.storage,
-            path,
-            self.inner.file_id,
-            *generation + 1,
-            &sections,
-        );
-        drop(guards);
-        drop(map);
-        match result {
-            Ok(()) => {
-                *generation += 1;
-                Ok(())
-            }
-            Err(e) => {
-                self.inner.dirty.store(true, Ordering::Release);
-                Err(e)
-            }
-        }
+        self.checkpoint()
     }
 
-    /// Whether there are changes not yet saved.
+    /// Writes a consistent copy of the database (including writes not yet checkpointed) to
+    /// `dest`, while it stays in use. The copy is a database of its own (new file id), encrypted
+    /// with the same key when this one is encrypted.
+    pub fn backup_to(&self, dest: impl AsRef<Path>) -> Result<()> {
+        let dest = dest.as_ref();
+        if self.inner.path.as_deref().is_some_and(|p| p == dest) {
+            return Err(Error::InvalidArgument("backup destination is the database itself".into()));
+        }
+        write_snapshot(&self.inner, dest, random_file_id(), 1)
+    }
+
+    fn checkpoint(&self) -> Result<()> {
+        checkpoint(&self.inner)
+    }
+
+    /// Whether there are changes not yet checkpointed.
     pub fn is_dirty(&self) -> bool {
         self.inner.dirty.load(Ordering::Acquire)
+    }
+
+    /// Bytes in the write-ahead log.
+    pub fn wal_bytes(&self) -> u64 {
+        self.inner.log.len()
+    }
+}
+
+/// Encodes the whole database (under every collection's read lock) and writes it to `dest`.
+/// Returns with the locks released; `after` runs while they are still held.
+fn write_snapshot_with(
+    inner: &Inner,
+    dest: &Path,
+    file_id: [u8; 16],
+    generation: u64,
+    after: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    // Every collection's read lock is held while encoding and writing: the file is one
+    // consistent snapshot, and no write can reach the WAL before `after` (the WAL reset) runs.
+    let map = inner.collections.read();
+    let guards: Vec<_> = map.values().map(|c| (c, c.shared.state.read())).collect();
+    let mut sections = Vec::new();
+    let mut catalog = Catalog { collections: Vec::with_capacity(guards.len()) };
+    for (i, (c, st)) in guards.iter().enumerate() {
+        let entry = persist::encode_collection(
+            &inner.registry,
+            &c.shared.config,
+            &c.shared.components,
+            st,
+            i as u32 + 1,
+            &mut sections,
+        )?;
+        catalog.collections.push(entry);
+    }
+    sections.insert(
+        0,
+        format::Section { kind: SectionKind::Catalog, owner: 0, data: serde_json::to_vec_pretty(&catalog)? },
+    );
+    let mut flags = 0;
+    if let Some(info) = &inner.encryption {
+        flags |= FLAG_ENCRYPTED;
+        for (ordinal, s) in sections.iter_mut().enumerate() {
+            let aad = encryption::section_aad(&file_id, generation, s.kind as u16, s.owner, ordinal as u32);
+            s.data = inner.cipher.seal(&s.data, &aad)?;
+        }
+        sections.push(format::Section { kind: SectionKind::Encryption, owner: 0, data: serde_json::to_vec(info)? });
+    }
+    let storage = if inner.path.is_some() { inner.config.storage.as_str() } else { "mmap" };
+    format::write_file(&inner.registry, storage, dest, file_id, generation, flags, &sections)?;
+    after()?;
+    drop(guards);
+    drop(map);
+    Ok(())
+}
+
+fn write_snapshot(inner: &Inner, dest: &Path, file_id: [u8; 16], generation: u64) -> Result<()> {
+    write_snapshot_with(inner, dest, file_id, generation, || Ok(()))
+}
+
+fn checkpoint(inner: &Inner) -> Result<()> {
+    let Some(path) = &inner.path else { return Ok(()) };
+    let mut generation = inner.generation.lock();
+    let next = *generation + 1;
+    inner.dirty.store(false, Ordering::Release);
+    let result = write_snapshot_with(inner, path, inner.file_id, next, || inner.log.checkpointed(next));
+    match result {
+        Ok(()) => {
+            *generation = next;
+            Ok(())
+        }
+        Err(e) => {
+            inner.dirty.store(true, Ordering::Release);
+            Err(e)
+        }
     }
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if self.path.is_some() && !self.config.read_only && self.dirty.load(Ordering::Acquire) {
-            let db = Database {
-                inner: Arc::new(Inner {
-                    path: self.path.take(),
-                    config: self.config.clone(),
-                    registry: self.registry.clone(),
-                    collections: RwLock::new(std::mem::take(&mut *self.collections.write())),
-                    dirty: self.dirty.clone(),
-                    file_id: self.file_id,
-                    generation: Mutex::new(*self.generation.lock()),
-                }),
-            };
-            if let Err(e) = db.save_now() {
-                tracing::error!(error = %e, "saving the database on close failed");
+        let Some(path) = self.path.clone() else { return };
+        if self.config.read_only || self.log.failure().is_some() {
+            return;
+        }
+        if self.dirty.load(Ordering::Acquire) {
+            if let Err(e) = checkpoint(self) {
+                tracing::error!(error = %e, "checkpoint on close failed; the WAL keeps the changes");
+                return;
             }
-            db.inner.dirty.store(false, Ordering::Release);
+        }
+        if self.log.close() {
+            let _ = std::fs::remove_file(wal_path(&path));
         }
     }
 }

@@ -23,19 +23,28 @@
 mod collection;
 mod config;
 mod database;
+mod durability;
+mod encryption;
 mod persist;
 mod search;
 mod validate;
+mod wal_ops;
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "metrics")]
+pub mod metrics;
+#[cfg(feature = "server")]
+pub mod server;
 
 pub use collection::{Collection, CollectionInfo, VectorRecord};
 pub use config::{
     CollectionConfig, DatabaseConfig, DistanceFunction, QuantizationType, DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH,
     DEFAULT_HNSW_M,
 };
-pub use database::Database;
+pub use database::{lock_path, wal_path, Database};
+pub use durability::Durability;
+pub use encryption::EncryptionConfig;
 pub use needle_core::{ComponentKind, Error, ErrorCode, Registry, Result};
 pub use search::{SearchParams, SearchResult};
 pub use validate::{collection_name as validate_collection_name, MAX_ID_BYTES, MAX_K};

@@ -9,14 +9,16 @@ mod state;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use needle_core::{Components, Distance, Error, IndexSearch, Result, SearchStats, VectorSource};
+use needle_core::{Components, Distance, Error, IndexSearch, Registry, Result, SearchStats, VectorSource};
 use parking_lot::RwLock;
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::config::CollectionConfig;
 use crate::search::{SearchParams, SearchResult};
+use crate::durability::Log;
 use crate::validate;
+use crate::wal_ops::{self, Item};
 pub(crate) use state::{Record, State};
 
 /// A stored vector, as returned by [`Collection::get`].
@@ -57,6 +59,8 @@ pub(crate) struct Shared {
     pub dropped: AtomicBool,
     pub dirty: Arc<AtomicBool>,
     pub read_only: bool,
+    pub log: Arc<Log>,
+    pub registry: Arc<Registry>,
 }
 
 /// A handle to one collection. Cloning is cheap; all clones see the same data.
@@ -79,6 +83,8 @@ impl Collection {
         state: State,
         dirty: Arc<AtomicBool>,
         read_only: bool,
+        log: Arc<Log>,
+        registry: Arc<Registry>,
     ) -> Self {
         Collection {
             shared: Arc::new(Shared {
@@ -89,6 +95,8 @@ impl Collection {
                 dropped: AtomicBool::new(false),
                 dirty,
                 read_only,
+                log,
+                registry,
             }),
         }
     }
@@ -120,6 +128,9 @@ impl Collection {
         if self.shared.read_only {
             return Err(Error::ReadOnly("the database was opened read-only".into()));
         }
+        if let Some(msg) = self.shared.log.failure() {
+            return Err(Error::ReadOnly(format!("an earlier write to the log failed ({msg}); reopen the database")));
+        }
         Ok(())
     }
 
@@ -145,6 +156,8 @@ impl Collection {
 
     /// Inserts a new vector. An id that exists already is [`Error::DuplicateId`] (see `upsert`).
     pub fn insert(&self, id: &str, vector: &[f32], metadata: Option<serde_json::Value>) -> Result<()> {
+        #[cfg(feature = "metrics")]
+        let _timer = crate::metrics::InsertTimer::start();
         self.check_writable()?;
         validate::id(id)?;
         self.check_vector(vector)?;
@@ -152,9 +165,19 @@ impl Collection {
         if st.ids.contains_key(id) {
             return Err(Error::DuplicateId(id.to_string()));
         }
+        let lsn = self.log(|| wal_ops::encode_insert(self.name(), std::iter::once((id, vector, metadata.as_ref()))))?;
         st.append(&self.shared.distance, Record { id: id.to_string(), metadata }, vector)?;
         self.mark_dirty();
-        Ok(())
+        drop(st);
+        self.shared.log.commit(lsn)
+    }
+
+    /// Appends an operation to the WAL (when the database has one); returns its LSN.
+    fn log(&self, encode: impl FnOnce() -> Result<Vec<u8>>) -> Result<u64> {
+        if !self.shared.log.is_enabled() {
+            return Ok(0);
+        }
+        self.shared.log.append(&encode()?)
     }
 
     /// Inserts many vectors at once (faster: the index builds them as one batch).
@@ -163,6 +186,8 @@ impl Collection {
     /// existing ids and the rest of the batch) before anything is inserted; the error names the
     /// offending item.
     pub fn insert_batch(&self, items: &[(String, Vec<f32>, Option<serde_json::Value>)]) -> Result<()> {
+        #[cfg(feature = "metrics")]
+        let _timer = crate::metrics::InsertTimer::start();
         self.check_writable()?;
         let mut seen = std::collections::HashSet::with_capacity(items.len());
         for (i, (id, v, _)) in items.iter().enumerate() {
@@ -188,13 +213,18 @@ impl Collection {
     /// Inserts, or replaces the vector and metadata of an existing id. Returns true when it
     /// replaced one. The new vector is searchable as soon as this returns.
     pub fn upsert(&self, id: &str, vector: &[f32], metadata: Option<serde_json::Value>) -> Result<bool> {
+        #[cfg(feature = "metrics")]
+        let _timer = crate::metrics::InsertTimer::start();
         self.check_writable()?;
         validate::id(id)?;
         self.check_vector(vector)?;
         let mut st = self.shared.state.write();
+        let lsn = self.log(|| wal_ops::encode_upsert(self.name(), id, vector, metadata.as_ref()))?;
         let replaced = st.remove(id)?;
         st.append(&self.shared.distance, Record { id: id.to_string(), metadata }, vector)?;
         self.mark_dirty();
+        drop(st);
+        self.shared.log.commit(lsn)?;
         Ok(replaced)
     }
 
@@ -216,11 +246,64 @@ impl Collection {
     pub fn delete(&self, id: &str) -> Result<bool> {
         self.check_writable()?;
         let mut st = self.shared.state.write();
-        let existed = st.remove(id)?;
-        if existed {
-            self.mark_dirty();
+        if !st.ids.contains_key(id) {
+            return Ok(false);
         }
-        Ok(existed)
+        let lsn = self.log(|| Ok(wal_ops::encode_delete(self.name(), id)))?;
+        st.remove(id)?;
+        self.mark_dirty();
+        drop(st);
+        self.shared.log.commit(lsn)?;
+        Ok(true)
+    }
+
+    /// Applies a replayed WAL insert (no logging; the record is already durable).
+    pub(crate) fn replay_insert(&self, items: Vec<Item>) -> Result<()> {
+        let mut st = self.shared.state.write();
+        let mut seen = std::collections::HashSet::new();
+        for it in &items {
+            self.check(&it.id, &it.vector)?;
+            if st.ids.contains_key(&it.id) || !seen.insert(it.id.as_str()) {
+                return Err(Error::DuplicateId(it.id.clone()));
+            }
+        }
+        let batch =
+            items.iter().map(|it| (Record { id: it.id.clone(), metadata: it.metadata.clone() }, it.vector.as_slice())).collect();
+        st.append_batch(&self.shared.distance, batch)?;
+        self.mark_dirty();
+        Ok(())
+    }
+
+    /// Applies a replayed WAL upsert.
+    pub(crate) fn replay_upsert(&self, item: Item) -> Result<()> {
+        self.check(&item.id, &item.vector)?;
+        let mut st = self.shared.state.write();
+        st.remove(&item.id)?;
+        st.append(&self.shared.distance, Record { id: item.id, metadata: item.metadata }, &item.vector)?;
+        self.mark_dirty();
+        Ok(())
+    }
+
+    /// Applies a replayed WAL delete.
+    pub(crate) fn replay_delete(&self, id: &str) -> Result<()> {
+        self.shared.state.write().remove(id)?;
+        self.mark_dirty();
+        Ok(())
+    }
+
+    /// Rewrites the collection without tombstoned slots: vectors, records and index are rebuilt
+    /// from the live vectors in their current order (same components, same seed). Memory shrinks
+    /// now; the file shrinks at the next `save()` (`Database::compact` does both).
+    pub fn compact(&self) -> Result<()> {
+        self.check_writable()?;
+        let mut st = self.shared.state.write();
+        if st.store.len() == st.live() {
+            return Ok(());
+        }
+        let fresh = st.rebuilt(&self.shared.registry, &self.shared.components, &self.shared.distance)?;
+        *st = fresh;
+        self.mark_dirty();
+        Ok(())
     }
 
     /// Whether a live vector with this id exists (cheaper than `get`: copies nothing).
@@ -280,6 +363,8 @@ impl Collection {
         params: &SearchParams,
         stats: &mut SearchStats,
     ) -> Result<Vec<SearchResult>> {
+        #[cfg(feature = "metrics")]
+        let _timer = crate::metrics::SearchTimer::start();
         let k = params.k;
         let ef = params.ef_search.unwrap_or(self.shared.config.ef_search).max(1);
         let scorer = st.search_scorer(&*self.shared.distance);

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use needle_core::store::{Scorer, VectorStore};
-use needle_core::{Distance, Index, Quantizer, Result};
+use needle_core::{Components, Distance, Index, Quantizer, Registry, Result};
 
 /// A live vector's id and metadata.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,6 +99,29 @@ impl State {
     /// Scorer for searches: on codes when quantized and trained.
     pub fn search_scorer<'a>(&'a self, distance: &'a dyn Distance) -> Scorer<'a> {
         Scorer::new(&self.store, distance, Some(&*self.quantizer))
+    }
+
+    /// A copy holding only the live vectors, in slot order, with a freshly built index and
+    /// quantizer (used by `compact`).
+    pub fn rebuilt(&self, registry: &Registry, components: &Components, distance: &Arc<dyn Distance>) -> Result<State> {
+        let dim = self.store.dim();
+        let mut fresh = State {
+            store: VectorStore::new(dim, distance.needs_norms()),
+            index: registry.index(&components.index)?.create(dim, &components.index_params)?,
+            quantizer: registry.quantizer(&components.quantizer)?.create(dim, &components.quantizer_params)?,
+            ids: HashMap::with_capacity(self.live()),
+            records: Vec::with_capacity(self.live()),
+        };
+        let items: Vec<(Record, &[f32])> = self
+            .records
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, r)| r.as_ref().map(|r| (r.clone(), self.store.vector(slot as u32))))
+            .collect();
+        if !items.is_empty() {
+            fresh.append_batch(distance, items)?;
+        }
+        Ok(fresh)
     }
 
     pub fn memory_bytes(&self) -> usize {

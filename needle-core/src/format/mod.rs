@@ -16,4 +16,4 @@ mod sections;
 pub mod wal;
 
 pub use header::{Header, FORMAT_VERSION, HEADER_LEN, MAGIC};
-pub use sections::{read_file, write_file, Section, SectionKind};
+pub use sections::{read_file, write_file, Section, SectionKind, FLAG_ENCRYPTED};

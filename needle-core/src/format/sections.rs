@@ -21,6 +21,8 @@ pub enum SectionKind {
     Index = 5,
     /// A collection's ids, tombstones and metadata.
     Records = 6,
+    /// How the file is encrypted (plaintext JSON: cipher id, key derivation, key check).
+    Encryption = 7,
 }
 
 impl SectionKind {
@@ -32,6 +34,7 @@ impl SectionKind {
             4 => SectionKind::Quantizer,
             5 => SectionKind::Index,
             6 => SectionKind::Records,
+            7 => SectionKind::Encryption,
             _ => return None,
         })
     }
@@ -56,6 +59,9 @@ fn align_up(x: u64) -> u64 {
     x.div_ceil(ALIGN) * ALIGN
 }
 
+/// Header flag: sections (but the encryption section) and WAL records are sealed by a cipher.
+pub const FLAG_ENCRYPTED: u32 = 1;
+
 /// Writes a whole database file crash-safely: to `<path>.tmp` through the `storage` backend,
 /// sync, rename over `path`, sync the directory.
 pub fn write_file(
@@ -64,6 +70,7 @@ pub fn write_file(
     path: &Path,
     file_id: [u8; 16],
     generation: u64,
+    flags: u32,
     sections: &[Section],
 ) -> Result<()> {
     let tmp = tmp_path(path);
@@ -87,7 +94,7 @@ pub fn write_file(
     backend.write_at(table_offset, &table)?;
     let header = Header {
         format_version: FORMAT_VERSION,
-        flags: 0,
+        flags,
         page_size: 4096,
         section_count: sections.len() as u32,
         section_table_offset: table_offset,

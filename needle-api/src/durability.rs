@@ -1,0 +1,234 @@
+//! When a write is acknowledged: the [`Durability`] policy and the database's log handle.
+//!
+//! Every write of a file-backed database is appended to the write-ahead log before it changes
+//! anything in memory. The policy decides when the append is made durable:
+//!
+//! * [`Durability::Immediate`] (default): `fsync` before the write returns. Writers that arrive
+//!   while a sync is running share the next one (group commit), so concurrent writers pay about
+//!   one sync per batch, not one each.
+//! * [`Durability::Batched`]`(ms)`: a background thread syncs every `ms` milliseconds; a write
+//!   returns once a sync covers it. Survives power loss; waits up to `ms`.
+//! * [`Durability::OnSave`]: appends are written to the OS (they survive the process being
+//!   killed) but synced only by `save()` or the next `Immediate` write; a power loss may lose them.
+//!
+//! A failed `fsync` is never retried as if it had succeeded (the kernel may have dropped the dirty
+//! pages): the log is poisoned and the database handle becomes read-only, with the error.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use needle_core::format::wal::WalWriter;
+use needle_core::{Cipher, Error, Result};
+use parking_lot::{Condvar, Mutex};
+
+/// When writes become durable. See the module docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Durability {
+    /// `fsync` before each write returns (shared among concurrent writers).
+    #[default]
+    Immediate,
+    /// Group commit: sync every this many milliseconds; writes wait for the sync covering them.
+    Batched(u64),
+    /// Sync only on `save()`.
+    OnSave,
+}
+
+struct Wal {
+    writer: WalWriter,
+    /// Log sequence number of the last appended record (monotonic across checkpoints).
+    appended_lsn: u64,
+}
+
+/// The database's WAL, its cipher and its sync state. `None` inside for in-memory databases.
+pub(crate) struct Log {
+    wal: Mutex<Option<Wal>>,
+    durability: Durability,
+    cipher: Arc<dyn Cipher>,
+    file_id: [u8; 16],
+    synced_lsn: AtomicU64,
+    failure: Mutex<Option<String>>,
+    synced_cv: Condvar,
+    synced_mx: Mutex<()>,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log").field("durability", &self.durability).finish()
+    }
+}
+
+/// Associated data binding a sealed WAL record to its database, epoch and position.
+pub(crate) fn wal_aad(file_id: &[u8; 16], base_generation: u64, seq: u64) -> Vec<u8> {
+    let mut aad = b"needle/wal".to_vec();
+    aad.extend_from_slice(file_id);
+    aad.extend_from_slice(&base_generation.to_le_bytes());
+    aad.extend_from_slice(&seq.to_le_bytes());
+    aad
+}
+
+impl Log {
+    /// A log that writes nothing (in-memory and read-only databases).
+    pub fn disabled(cipher: Arc<dyn Cipher>) -> Arc<Log> {
+        Self::new(None, Durability::OnSave, cipher, [0; 16])
+    }
+
+    /// A log over `writer`; starts the sync thread for `Batched`.
+    pub fn new(writer: Option<WalWriter>, durability: Durability, cipher: Arc<dyn Cipher>, file_id: [u8; 16]) -> Arc<Log> {
+        let log = Arc::new(Log {
+            wal: Mutex::new(writer.map(|writer| Wal { writer, appended_lsn: 0 })),
+            durability,
+            cipher,
+            file_id,
+            synced_lsn: AtomicU64::new(0),
+            failure: Mutex::new(None),
+            synced_cv: Condvar::new(),
+            synced_mx: Mutex::new(()),
+        });
+        if let Durability::Batched(ms) = durability {
+            if log.wal.lock().is_some() {
+                spawn_syncer(Arc::downgrade(&log), Duration::from_millis(ms.max(1)));
+            }
+        }
+        log
+    }
+
+    /// Whether writes are logged at all.
+    pub fn is_enabled(&self) -> bool {
+        self.wal.lock().is_some()
+    }
+
+    /// The error that poisoned the log, if any.
+    pub fn failure(&self) -> Option<String> {
+        self.failure.lock().clone()
+    }
+
+    fn check_failure(&self) -> Result<()> {
+        match self.failure() {
+            Some(msg) => Err(Error::ReadOnly(format!("an earlier write to the log failed ({msg}); reopen the database"))),
+            None => Ok(()),
+        }
+    }
+
+    fn poison(&self, e: &Error) {
+        let mut f = self.failure.lock();
+        if f.is_none() {
+            tracing::error!(error = %e, "write-ahead log failed; the database is now read-only");
+            *f = Some(e.to_string());
+        }
+        self.synced_cv.notify_all();
+    }
+
+    /// Appends one operation (sealed with the cipher). Returns its LSN, or 0 when logging is off.
+    /// Call with the affected collection's write lock held, before changing memory.
+    pub fn append(&self, payload: &[u8]) -> Result<u64> {
+        self.check_failure()?;
+        let mut guard = self.wal.lock();
+        let Some(wal) = guard.as_mut() else { return Ok(0) };
+        let aad = wal_aad(&self.file_id, wal.writer.header().base_generation, wal.writer.next_seq());
+        let sealed = self.cipher.seal(payload, &aad)?;
+        if let Err(e) = wal.writer.append(&sealed) {
+            // A partial append is a torn tail; later appends would follow garbage. Stop here.
+            self.poison(&e);
+            return Err(e);
+        }
+        wal.appended_lsn += 1;
+        Ok(wal.appended_lsn)
+    }
+
+    /// Waits until the record with `lsn` is as durable as the policy promises.
+    pub fn commit(&self, lsn: u64) -> Result<()> {
+        if lsn == 0 {
+            return Ok(());
+        }
+        match self.durability {
+            Durability::OnSave => Ok(()),
+            Durability::Immediate => self.sync_through(lsn),
+            Durability::Batched(ms) => {
+                // Wait for the sync thread; if it has not covered us within two periods (it may
+                // have failed to start), sync ourselves rather than wait forever.
+                let deadline = std::time::Instant::now() + Duration::from_millis(ms.max(1) * 2);
+                let mut g = self.synced_mx.lock();
+                while self.synced_lsn.load(Ordering::Acquire) < lsn {
+                    self.check_failure()?;
+                    if std::time::Instant::now() >= deadline {
+                        drop(g);
+                        return self.sync_through(lsn);
+                    }
+                    self.synced_cv.wait_until(&mut g, deadline);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Syncs the log unless a sync already covered `lsn`.
+    fn sync_through(&self, lsn: u64) -> Result<()> {
+        if self.synced_lsn.load(Ordering::Acquire) >= lsn {
+            return Ok(());
+        }
+        self.check_failure()?;
+        let guard = self.wal.lock();
+        let Some(wal) = guard.as_ref() else { return Ok(()) };
+        if self.synced_lsn.load(Ordering::Acquire) >= lsn {
+            return Ok(());
+        }
+        let upto = wal.appended_lsn;
+        if let Err(e) = wal.writer.sync() {
+            self.poison(&e);
+            return Err(e);
+        }
+        self.synced_lsn.fetch_max(upto, Ordering::AcqRel);
+        drop(guard);
+        let _g = self.synced_mx.lock();
+        self.synced_cv.notify_all();
+        Ok(())
+    }
+
+    /// Syncs everything appended so far.
+    pub fn sync_all(&self) -> Result<()> {
+        let lsn = self.wal.lock().as_ref().map_or(0, |w| w.appended_lsn);
+        self.sync_through(lsn)
+    }
+
+    /// After a checkpoint wrote `generation`: empty the log and start a new epoch. Callers hold
+    /// every collection's lock, so no append can slip between the checkpoint and the reset.
+    pub fn checkpointed(&self, generation: u64) -> Result<()> {
+        let mut guard = self.wal.lock();
+        let Some(wal) = guard.as_mut() else { return Ok(()) };
+        if let Err(e) = wal.writer.reset(generation) {
+            self.poison(&e);
+            return Err(e);
+        }
+        self.synced_lsn.fetch_max(wal.appended_lsn, Ordering::AcqRel);
+        drop(guard);
+        let _g = self.synced_mx.lock();
+        self.synced_cv.notify_all();
+        Ok(())
+    }
+
+    /// Bytes currently in the log (0 when disabled).
+    pub fn len(&self) -> u64 {
+        self.wal.lock().as_ref().map_or(0, |w| w.writer.len())
+    }
+
+    /// Stops logging (the handle is closing); returns whether the log held no records.
+    pub fn close(&self) -> bool {
+        self.wal.lock().take().is_none_or(|w| w.writer.is_empty())
+    }
+}
+
+fn spawn_syncer(log: Weak<Log>, every: Duration) {
+    let spawned = std::thread::Builder::new().name("needle-wal-sync".into()).spawn(move || loop {
+        std::thread::sleep(every);
+        let Some(log) = log.upgrade() else { return };
+        if !log.is_enabled() || log.failure().is_some() {
+            return;
+        }
+        let _ = log.sync_all();
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "could not start the WAL sync thread; writes will wait for Immediate syncs");
+    }
+}

@@ -1,0 +1,220 @@
+//! What a WAL record says: the logical write operations, encoded compactly in binary.
+//!
+//! Records name collections and ids, never slots, so replaying them onto the last checkpoint
+//! reproduces the same logical state whatever the slot layout (e.g. after `compact`).
+//!
+//! ```text
+//! tag u8, then per tag:
+//!   1 create     str(config JSON)
+//!   2 drop       str(name)
+//!   3 insert     str(collection) u32(count) count × item
+//!   4 upsert     str(collection) item
+//!   5 delete     str(collection) str(id)
+//! item = str(id) u32(dim) dim × f32 u8(has metadata) [str(metadata JSON)]
+//! str  = u32 length + UTF-8 bytes
+//! ```
+
+use needle_core::{Error, Result};
+
+use crate::config::CollectionConfig;
+
+const CREATE: u8 = 1;
+const DROP: u8 = 2;
+const INSERT: u8 = 3;
+const UPSERT: u8 = 4;
+const DELETE: u8 = 5;
+
+/// One decoded write.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum WalOp {
+    Create(CollectionConfig),
+    Drop(String),
+    Insert { collection: String, items: Vec<Item> },
+    Upsert { collection: String, item: Item },
+    Delete { collection: String, id: String },
+}
+
+/// One vector with its id and metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Item {
+    pub id: String,
+    pub vector: Vec<f32>,
+    pub metadata: Option<serde_json::Value>,
+}
+
+fn put_str(b: &mut Vec<u8>, s: &str) {
+    b.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    b.extend_from_slice(s.as_bytes());
+}
+
+fn put_item(b: &mut Vec<u8>, id: &str, vector: &[f32], metadata: Option<&serde_json::Value>) -> Result<()> {
+    put_str(b, id);
+    b.extend_from_slice(&(vector.len() as u32).to_le_bytes());
+    for x in vector {
+        b.extend_from_slice(&x.to_le_bytes());
+    }
+    match metadata {
+        None => b.push(0),
+        Some(m) => {
+            b.push(1);
+            put_str(b, &serde_json::to_string(m)?);
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn encode_create(config: &CollectionConfig) -> Result<Vec<u8>> {
+    let mut b = vec![CREATE];
+    put_str(&mut b, &serde_json::to_string(config)?);
+    Ok(b)
+}
+
+pub(crate) fn encode_drop(name: &str) -> Vec<u8> {
+    let mut b = vec![DROP];
+    put_str(&mut b, name);
+    b
+}
+
+pub(crate) fn encode_insert<'a>(
+    collection: &str,
+    items: impl ExactSizeIterator<Item = (&'a str, &'a [f32], Option<&'a serde_json::Value>)>,
+) -> Result<Vec<u8>> {
+    let mut b = vec![INSERT];
+    put_str(&mut b, collection);
+    b.extend_from_slice(&(items.len() as u32).to_le_bytes());
+    for (id, v, m) in items {
+        put_item(&mut b, id, v, m)?;
+    }
+    Ok(b)
+}
+
+pub(crate) fn encode_upsert(
+    collection: &str,
+    id: &str,
+    vector: &[f32],
+    metadata: Option<&serde_json::Value>,
+) -> Result<Vec<u8>> {
+    let mut b = vec![UPSERT];
+    put_str(&mut b, collection);
+    put_item(&mut b, id, vector, metadata)?;
+    Ok(b)
+}
+
+pub(crate) fn encode_delete(collection: &str, id: &str) -> Vec<u8> {
+    let mut b = vec![DELETE];
+    put_str(&mut b, collection);
+    put_str(&mut b, id);
+    b
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn bad(&self, what: &str) -> Error {
+        Error::corrupted("wal record", self.pos as u64, what.to_string())
+    }
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.b.len()).ok_or_else(|| self.bad("truncated"))?;
+        let s = &self.b[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+    fn str(&mut self) -> Result<&'a str> {
+        let n = self.u32()? as usize;
+        let s = self.take(n)?;
+        std::str::from_utf8(s).map_err(|_| self.bad("string is not UTF-8"))
+    }
+    fn item(&mut self) -> Result<Item> {
+        let id = self.str()?.to_string();
+        let dim = self.u32()? as usize;
+        let raw = self.take(dim.checked_mul(4).ok_or_else(|| self.bad("dimension overflows"))?)?;
+        let vector = raw.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
+        let metadata = match self.u8()? {
+            0 => None,
+            1 => Some(serde_json::from_str(self.str()?).map_err(|e| self.bad(&format!("metadata: {e}")))?),
+            _ => return Err(self.bad("bad metadata flag")),
+        };
+        Ok(Item { id, vector, metadata })
+    }
+}
+
+/// Decodes one record's payload.
+pub(crate) fn decode(b: &[u8]) -> Result<WalOp> {
+    let mut c = Cursor { b, pos: 0 };
+    let op = match c.u8()? {
+        CREATE => WalOp::Create(serde_json::from_str(c.str()?).map_err(|e| c.bad(&format!("config: {e}")))?),
+        DROP => WalOp::Drop(c.str()?.to_string()),
+        INSERT => {
+            let collection = c.str()?.to_string();
+            let n = c.u32()? as usize;
+            // Each item takes at least 9 bytes: a count larger than that is corruption.
+            if n > b.len() / 9 {
+                return Err(c.bad("implausible item count"));
+            }
+            let items = (0..n).map(|_| c.item()).collect::<Result<Vec<_>>>()?;
+            WalOp::Insert { collection, items }
+        }
+        UPSERT => {
+            let collection = c.str()?.to_string();
+            WalOp::Upsert { collection, item: c.item()? }
+        }
+        DELETE => {
+            let collection = c.str()?.to_string();
+            WalOp::Delete { collection, id: c.str()?.to_string() }
+        }
+        t => return Err(c.bad(&format!("unknown operation tag {t}"))),
+    };
+    if c.pos != b.len() {
+        return Err(c.bad("trailing bytes"));
+    }
+    Ok(op)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_op_roundtrips_and_garbage_is_an_error() {
+        let meta = serde_json::json!({"a": [1, 2.5, "x"], "b": null});
+        let cases = vec![
+            (encode_create(&CollectionConfig::new("c", 3)).unwrap(), WalOp::Create(CollectionConfig::new("c", 3))),
+            (encode_drop("c"), WalOp::Drop("c".into())),
+            (
+                encode_insert("c", [("a", &[1.0f32, 2.0, 3.0][..], Some(&meta)), ("b", &[0.5f32; 3][..], None)].into_iter())
+                    .unwrap(),
+                WalOp::Insert {
+                    collection: "c".into(),
+                    items: vec![
+                        Item { id: "a".into(), vector: vec![1.0, 2.0, 3.0], metadata: Some(meta.clone()) },
+                        Item { id: "b".into(), vector: vec![0.5; 3], metadata: None },
+                    ],
+                },
+            ),
+            (
+                encode_upsert("c", "a", &[9.0, 8.0, 7.0], None).unwrap(),
+                WalOp::Upsert { collection: "c".into(), item: Item { id: "a".into(), vector: vec![9.0, 8.0, 7.0], metadata: None } },
+            ),
+            (encode_delete("c", "a"), WalOp::Delete { collection: "c".into(), id: "a".into() }),
+        ];
+        for (bytes, op) in cases {
+            assert_eq!(decode(&bytes).unwrap(), op);
+            for cut in 0..bytes.len() {
+                assert!(decode(&bytes[..cut]).is_err());
+            }
+            let mut longer = bytes.clone();
+            longer.push(0);
+            assert!(decode(&longer).is_err());
+        }
+        assert!(decode(&[42]).is_err());
+    }
+}
