@@ -13,9 +13,12 @@ mod common;
 mod create;
 mod demo;
 mod error;
+mod export;
 mod import;
 mod info;
 mod search;
+#[cfg(feature = "server")]
+pub mod serve;
 mod source;
 
 use std::process::ExitCode;
@@ -52,6 +55,11 @@ pub enum Command {
     Collections(collections::CollectionsArgs),
     /// Create vectors.needle from the bundled sample (2,000 WordNet glosses) and search it.
     Demo(demo::DemoArgs),
+    /// Write a collection as JSON lines ({"id", "vector", "metadata"}), the format import reads.
+    Export(export::ExportArgs),
+    /// Serve a database over HTTP: REST API, API keys, TLS, Prometheus metrics.
+    #[cfg(feature = "server")]
+    Serve(serve::ServeArgs),
 }
 
 /// Options every subcommand sees.
@@ -71,6 +79,9 @@ pub fn run(cli: Cli) -> CliResult<()> {
         Command::Info(a) => info::run(a, g),
         Command::Collections(a) => collections::run(a, g),
         Command::Demo(a) => demo::run(a, g),
+        Command::Export(a) => export::run(a, g),
+        #[cfg(feature = "server")]
+        Command::Serve(a) => serve::run(a, g),
     }
 }
 

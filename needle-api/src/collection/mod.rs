@@ -86,7 +86,7 @@ impl Collection {
         log: Arc<Log>,
         registry: Arc<Registry>,
     ) -> Self {
-        Collection {
+        let c = Collection {
             shared: Arc::new(Shared {
                 config,
                 components,
@@ -98,7 +98,10 @@ impl Collection {
                 log,
                 registry,
             }),
-        }
+        };
+        #[cfg(feature = "metrics")]
+        crate::metrics::track(&c);
+        c
     }
 
     /// The collection's name.

@@ -1,0 +1,165 @@
+//! `needle serve`: the HTTP REST server over one database file (feature `server`).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use super::error::{invalid, io_at, CliResult};
+use super::Global;
+use crate::server::{ApiKeys, Limits, Role, Server, ServerOptions, TlsFiles};
+use crate::{Database, DatabaseConfig};
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log aggregation.
+    Json,
+}
+
+/// Arguments of `needle serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(short = 'a', long = "addr", default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
+    pub addr: SocketAddr,
+    /// Database file (created when missing).
+    #[arg(short = 'd', long = "db", default_value = "vectors.needle", value_name = "FILE")]
+    pub db: PathBuf,
+    /// Open the database read-only: writes answer 403 `read_only`.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// An admin API key (also read from NEEDLE_API_KEY). With any key set, every route but
+    /// /health needs `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+    #[arg(long, value_name = "KEY")]
+    pub api_key: Option<String>,
+    /// File of API keys with roles, one `<role> <key>` per line (roles: read-only, read-write,
+    /// admin; `#` comments).
+    #[arg(long, value_name = "FILE")]
+    pub api_keys_file: Option<PathBuf>,
+    /// Largest request body in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
+    pub max_body_bytes: usize,
+    /// Most vectors per batch insert / queries per batch search.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_batch)]
+    pub max_batch: usize,
+    /// Largest k of a search.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_k)]
+    pub max_k: usize,
+    /// Most dimensions of a new collection.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_dimensions)]
+    pub max_dimensions: usize,
+    /// Seconds a request may take (reading its body included) before it gets 408.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub request_timeout: f64,
+    /// Requests handled at once; more get 503 `overloaded`.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_concurrent_requests)]
+    pub max_concurrency: usize,
+    /// On SIGTERM / ctrl-c, seconds in-flight requests may take before connections close.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub shutdown_grace: f64,
+    /// Log format (filter with RUST_LOG, e.g. RUST_LOG=needle=debug; default needle=info).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+fn seconds(v: f64, what: &str) -> CliResult<Duration> {
+    if !(v.is_finite() && v > 0.0 && v < 1e7) {
+        return Err(invalid(format!("{what} must be a positive number of seconds")));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("needle=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // A second call (tests running several servers in one process) keeps the first subscriber.
+    let _ = match format {
+        LogFormat::Json => builder.json().with_current_span(false).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// The server options the arguments describe (keys from the flag, NEEDLE_API_KEY, the file).
+pub fn options(a: &ServeArgs) -> CliResult<ServerOptions> {
+    let mut keys = ApiKeys::none();
+    if let Some(k) = &a.api_key {
+        keys.add(k, Role::Admin).map_err(|e| invalid(format!("--api-key: {e}")))?;
+    }
+    if let Ok(k) = std::env::var("NEEDLE_API_KEY") {
+        if !k.trim().is_empty() {
+            keys.add(&k, Role::Admin).map_err(|e| invalid(format!("NEEDLE_API_KEY: {e}")))?;
+        }
+    }
+    if let Some(p) = &a.api_keys_file {
+        keys.load_file(p).map_err(|e| invalid(format!("--api-keys-file: {e}")))?;
+    }
+    for (v, what) in [
+        (a.max_body_bytes, "--max-body-bytes"),
+        (a.max_batch, "--max-batch"),
+        (a.max_k, "--max-k"),
+        (a.max_dimensions, "--max-dimensions"),
+        (a.max_concurrency, "--max-concurrency"),
+    ] {
+        if v == 0 {
+            return Err(invalid(format!("{what} must be at least 1")));
+        }
+    }
+    let limits = Limits {
+        max_body_bytes: a.max_body_bytes,
+        max_batch: a.max_batch,
+        max_k: a.max_k.min(crate::MAX_K),
+        max_dimensions: a.max_dimensions,
+        request_timeout: seconds(a.request_timeout, "--request-timeout")?,
+        max_concurrent_requests: a.max_concurrency,
+        ..Limits::default()
+    };
+    let tls = match (&a.tls_cert, &a.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert: cert.clone(), key: key.clone() }),
+        _ => None,
+    };
+    Ok(ServerOptions {
+        addr: a.addr,
+        tls,
+        keys,
+        limits,
+        shutdown_grace: seconds(a.shutdown_grace, "--shutdown-grace")?,
+    })
+}
+
+/// Runs `needle serve` until ctrl-c or SIGTERM, then drains, checkpoints and returns.
+pub fn run(a: ServeArgs, _g: Global) -> CliResult<()> {
+    init_logging(a.log_format);
+    let opts = options(&a)?;
+    let db = if a.read_only {
+        if !a.db.exists() {
+            return Err(io_at(&a.db, std::io::Error::new(std::io::ErrorKind::NotFound, "no such database")));
+        }
+        Database::open_with_config(&a.db, DatabaseConfig::new().with_read_only(true))?
+    } else {
+        Database::open(&a.db)?
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("needle-http").build()?;
+    runtime.block_on(async move {
+        let server = Server::start(db, opts).await?;
+        tracing::info!(db = %a.db.display(), url = %server.url(), "serving");
+        // One plain line on stdout, whatever the log settings: scripts and tests read the port.
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "needle: serving {} on {}", a.db.display(), server.url());
+        let _ = out.flush();
+        crate::server::shutdown_signal().await;
+        server.shutdown().await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,176 @@
+//! The HTTP REST server behind `needle serve` (feature `server`): axum on tokio, TLS with rustls,
+//! API keys with roles, request limits, Prometheus metrics and an OpenAPI document.
+//!
+//! ```no_run
+//! # async fn run() -> needle::Result<()> {
+//! use needle::server::{Server, ServerOptions};
+//! let db = needle::Database::open("vectors.needle")?;
+//! let server = Server::start(db, ServerOptions::new("127.0.0.1:8080".parse().unwrap())).await?;
+//! println!("listening on {}", server.local_addr());
+//! needle::server::shutdown_signal().await; // ctrl-c or SIGTERM
+//! server.shutdown().await?; // stop accepting, finish in-flight requests, checkpoint
+//! # Ok(()) }
+//! ```
+//!
+//! Routes (JSON in and out; errors are `{"error": {"code", "message"}}`):
+//!
+//! | route | role |
+//! |---|---|
+//! | `GET /health` | none (always public) |
+//! | `GET /health/ready` | read-only |
+//! | `GET /collections`, `GET /collections/{name}` | read-only |
+//! | `POST /collections` | read-write |
+//! | `DELETE /collections/{name}` | admin |
+//! | `POST /collections/{name}/vectors`, `…/vectors/batch`, `…/vectors/upsert` (`?wait=true`) | read-write |
+//! | `GET /collections/{name}/vectors/{id}` | read-only |
+//! | `DELETE /collections/{name}/vectors/{id}` (`?wait=true`) | read-write |
+//! | `POST /collections/{name}/search`, `…/search/batch` | read-only |
+//! | `POST /collections/{name}/compact`, `POST /save` | admin |
+//! | `GET /metrics`, `GET /openapi.json` | read-only |
+
+mod auth;
+mod errors;
+mod handlers;
+mod limits;
+mod openapi;
+mod routes;
+mod state;
+mod tls;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+pub use auth::{required_role, ApiKeys, Role};
+pub use errors::{status_for, ErrorBody, ErrorDetail};
+pub use limits::Limits;
+pub use openapi::{document as openapi_document, operations as openapi_operations};
+pub use routes::{router, PUBLIC, ROUTES};
+pub use state::AppState;
+pub use tls::{server_config as tls_server_config, TlsFiles};
+
+use crate::{Database, Error, Result};
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Address to bind (port 0 picks a free port; see [`Server::local_addr`]).
+    pub addr: SocketAddr,
+    /// Serve HTTPS with this certificate and key.
+    pub tls: Option<TlsFiles>,
+    /// API keys (empty: no authentication).
+    pub keys: ApiKeys,
+    /// Request limits.
+    pub limits: Limits,
+    /// On shutdown, how long in-flight requests may take before connections are closed.
+    pub shutdown_grace: Duration,
+}
+
+impl ServerOptions {
+    /// Plain HTTP on `addr`, no keys, default limits, 30 s shutdown grace.
+    pub fn new(addr: SocketAddr) -> ServerOptions {
+        ServerOptions {
+            addr,
+            tls: None,
+            keys: ApiKeys::none(),
+            limits: Limits::default(),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A running server.
+pub struct Server {
+    addr: SocketAddr,
+    tls: bool,
+    state: AppState,
+    handle: axum_server::Handle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    grace: Duration,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("addr", &self.addr).field("tls", &self.tls).finish()
+    }
+}
+
+fn io_err(what: String, e: std::io::Error) -> Error {
+    Error::Io(std::io::Error::new(e.kind(), format!("{what}: {e}")))
+}
+
+impl Server {
+    /// Binds and starts serving `db` on the current tokio runtime.
+    pub async fn start(db: Database, opts: ServerOptions) -> Result<Server> {
+        let tls = opts.tls.as_ref().map(tls::rustls_config).transpose()?;
+        let listener = std::net::TcpListener::bind(opts.addr).map_err(|e| io_err(format!("bind {}", opts.addr), e))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let state = AppState::new(db, opts.limits, opts.keys);
+        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let handle = axum_server::Handle::new();
+        let is_tls = tls.is_some();
+        let task = match tls {
+            None => tokio::spawn(axum_server::from_tcp(listener).handle(handle.clone()).serve(app)),
+            Some(cfg) => tokio::spawn(axum_server::from_tcp_rustls(listener, cfg).handle(handle.clone()).serve(app)),
+        };
+        tracing::info!(%addr, tls = is_tls, keys = state.keys().len(), "needle server listening");
+        Ok(Server { addr, tls: is_tls, state, handle, task, grace: opts.shutdown_grace })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://…` or `https://…` for the bound address.
+    pub fn url(&self) -> String {
+        format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
+    }
+
+    /// The shared state (database, limits, keys).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Graceful shutdown: stop accepting connections, let in-flight requests finish (up to the
+    /// grace period), then checkpoint the database.
+    pub async fn shutdown(self) -> Result<()> {
+        self.state.set_shutting_down();
+        self.handle.graceful_shutdown(Some(self.grace));
+        match self.task.await {
+            Ok(r) => r.map_err(|e| io_err("server".into(), e))?,
+            Err(e) => return Err(Error::Internal(format!("server task failed: {e}"))),
+        }
+        let db = self.state.db().clone();
+        let started = std::time::Instant::now();
+        tokio::task::spawn_blocking(move || if db.path().is_some() { db.save() } else { Ok(()) })
+            .await
+            .map_err(|e| Error::Internal(format!("checkpoint task failed: {e}")))??;
+        tracing::info!(ms = started.elapsed().as_millis() as u64, "checkpoint written; server stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on ctrl-c (SIGINT) or, on Unix, SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("interrupt: shutting down"),
+        _ = term => tracing::info!("SIGTERM: shutting down"),
+    }
+}

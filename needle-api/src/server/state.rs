@@ -1,0 +1,108 @@
+//! What every handler shares: the database, limits, keys, and the group commit behind
+//! `?wait=true`.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, Semaphore};
+
+use super::auth::ApiKeys;
+use super::errors::{ApiError, ApiResult};
+use super::limits::Limits;
+use crate::Database;
+
+/// Shared server state (cheap to clone).
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub db: Database,
+    pub limits: Limits,
+    pub keys: ApiKeys,
+    pub in_flight: Arc<Semaphore>,
+    pub syncer: Syncer,
+    pub shutting_down: AtomicBool,
+}
+
+impl AppState {
+    /// State over an open database.
+    pub fn new(db: Database, limits: Limits, keys: ApiKeys) -> AppState {
+        let in_flight = Arc::new(Semaphore::new(limits.max_concurrent_requests.max(1)));
+        AppState {
+            inner: Arc::new(Inner {
+                syncer: Syncer::new(db.clone()),
+                db,
+                limits,
+                keys,
+                in_flight,
+                shutting_down: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Database {
+        &self.inner.db
+    }
+
+    /// The limits.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// The keys.
+    pub fn keys(&self) -> &ApiKeys {
+        &self.inner.keys
+    }
+
+    /// The group commit.
+    pub(crate) fn syncer(&self) -> &Syncer {
+        &self.inner.syncer
+    }
+
+    /// Marks the server as draining (`/health/ready` then answers 503).
+    pub(crate) fn set_shutting_down(&self) {
+        self.inner.shutting_down.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.inner.shutting_down.load(Ordering::Acquire)
+    }
+}
+
+/// Group commit for `?wait=true`: a write takes a ticket once it is applied; waiting for the
+/// ticket makes every write applied so far durable with one checkpoint, shared by all writers
+/// waiting at the time (a writer that arrives while a checkpoint runs is covered by the next one).
+pub(crate) struct Syncer {
+    db: Database,
+    applied: AtomicU64,
+    durable: Mutex<u64>,
+}
+
+impl Syncer {
+    fn new(db: Database) -> Syncer {
+        Syncer { db, applied: AtomicU64::new(0), durable: Mutex::new(0) }
+    }
+
+    /// Called after a write has been applied in memory: the ticket to wait for.
+    pub fn applied(&self) -> u64 {
+        self.applied.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// Returns once every write up to `ticket` is durable.
+    pub async fn wait(&self, ticket: u64) -> ApiResult<()> {
+        let mut durable = self.durable.lock().await;
+        if *durable >= ticket {
+            return Ok(());
+        }
+        // Everything applied before this load is in the checkpoint below: the checkpoint
+        // takes the collections' locks after it.
+        let target = self.applied.load(Ordering::Acquire);
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.save()).await?.map_err(ApiError::from)?;
+        *durable = target;
+        Ok(())
+    }
+}
