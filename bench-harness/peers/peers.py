@@ -522,6 +522,7 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     t_start = time.time()
+    load_start = os.getloadavg()
     base = read_vecs(args.base, "f", args.limit)
     queries = read_vecs(args.query, "f", args.queries)
     if base.shape[1] != queries.shape[1]:
@@ -598,6 +599,9 @@ def main(argv=None) -> int:
             "faiss_compile_options": faiss_opts,
             "usearch_hardware_acceleration": usearch_hw,
             "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
+            # 1/5/15-minute load averages: other work on a shared machine skews absolute times.
+            "load_average_start": list(load_start),
+            "load_average_end": list(os.getloadavg()),
             "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         },
         "versions": versions(),

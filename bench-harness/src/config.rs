@@ -395,6 +395,24 @@ mod tests {
     }
 
     #[test]
+    fn json_configs_and_checked_in_configs_load() {
+        let json = r#"{"name": "j", "datasets": [{"name": "d", "dir": "x"}],
+                       "combos": [{"index": "flat", "quantizer": ["none"]}], "targets": ["recall@10 >= 0.99"]}"#;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.json");
+        std::fs::write(&p, json).unwrap();
+        let cfg = Config::load(&p).unwrap();
+        assert_eq!(cfg.combos()[0].name, "flat-cosine-none-mmap-none");
+        assert_eq!(cfg.ef_search, default_ef_sweep());
+        let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+        for name in ["default.toml", "quick.toml"] {
+            Config::load(&configs.join(name)).unwrap();
+        }
+        std::fs::write(&p, json.replace("\"name\": \"j\"", "\"name\": \"j\", \"typo\": 1")).unwrap();
+        assert!(Config::load(&p).is_err(), "unknown fields are rejected");
+    }
+
+    #[test]
     fn expands_data_dir() {
         let cfg: Config = toml::from_str(SAMPLE).unwrap();
         let d = &cfg.datasets[0];

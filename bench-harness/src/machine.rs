@@ -27,6 +27,8 @@ pub struct Machine {
     pub git_dirty: Option<bool>,
     /// Cargo profile the harness was built with.
     pub profile: &'static str,
+    /// 1/5/15-minute load averages when the run started (other work skews absolute times).
+    pub load_average_start: Option<[f64; 3]>,
 }
 
 impl Machine {
@@ -78,8 +80,16 @@ impl Machine {
             git_commit: git(&["rev-parse", "HEAD"]),
             git_dirty: git(&["status", "--porcelain", "--untracked-files=no"]).map(|s| !s.is_empty()),
             profile: if cfg!(debug_assertions) { "debug" } else { "release" },
+            load_average_start: load_average(),
         }
     }
+}
+
+/// 1/5/15-minute load averages from /proc/loadavg.
+pub fn load_average() -> Option<[f64; 3]> {
+    let s = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let mut it = s.split_whitespace().map(|v| v.parse::<f64>().ok());
+    Some([it.next()??, it.next()??, it.next()??])
 }
 
 /// Resident set size of this process, bytes (from /proc/self/statm; 0 where unavailable).

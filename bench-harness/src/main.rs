@@ -289,6 +289,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         config: serde_json::to_value(&cfg)?,
         started,
         elapsed_s: t_run.elapsed().as_secs_f64(),
+        load_average_end: machine::load_average(),
         seeds,
         machine,
         datasets,

@@ -54,6 +54,14 @@ pub fn markdown(run: &RunResult, levels: &[f64]) -> String {
     );
     let _ = writeln!(o, "| OS | {} |", m.os);
     let _ = writeln!(o, "| harness build | {} |", m.profile);
+    let load = |l: Option<[f64; 3]>| opt(l, |l| format!("{:.2} / {:.2} / {:.2}", l[0], l[1], l[2]));
+    let _ = writeln!(
+        o,
+        "| load average (1/5/15 min) | {} at start, {} at end ({} cores: higher means other work shared the CPU) |",
+        load(m.load_average_start),
+        load(run.load_average_end),
+        m.cores
+    );
     let seeds: Vec<String> = run.seeds.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let _ = writeln!(o, "| seeds | {} |", seeds.join(", "));
     let _ = writeln!(o);
@@ -225,6 +233,7 @@ mod tests {
             config: serde_json::json!({"warmup": 5}),
             started: "2026-01-01T00:00:00Z".into(),
             elapsed_s: 1.0,
+            load_average_end: None,
             seeds: [("s".to_string(), 42)].into_iter().collect(),
             machine: crate::machine::Machine::detect(std::path::Path::new("."), "scalar".into()),
             datasets: vec![ds],

@@ -29,6 +29,8 @@ pub struct RunResult {
     pub started: String,
     /// Wall time of the whole run.
     pub elapsed_s: f64,
+    /// Load averages when the run ended.
+    pub load_average_end: Option<[f64; 3]>,
     /// Every seed used.
     pub seeds: BTreeMap<String, u64>,
     /// Where it ran.
