@@ -1,0 +1,31 @@
+//! # libneedle — Needle's C ABI
+//!
+//! This crate builds `libneedle.so`; `include/needle.h` is generated from it by cbindgen (see
+//! `tests/header.rs`). Conventions, which the header repeats per function:
+//!
+//! - Functions are named `needle_<noun>_<verb>`. Handles (`needle_db`, `needle_collection`) are
+//!   opaque; each constructor has a destroyer that accepts NULL.
+//! - Every fallible function returns a `needle_status` (0 = `NEEDLE_OK`); results come back
+//!   through out-parameters. `needle_last_error_message()` explains the last failure on the
+//!   calling thread; `needle_status_str()` names a status.
+//! - Results are Needle-owned blocks freed by the matching `needle_*_free`.
+//! - No panic crosses the boundary: each export runs its body inside `ffi_guard!`.
+//! - All pointer casts live in `handle.rs`.
+#![allow(non_camel_case_types)]
+
+mod collection;
+mod config;
+mod db;
+mod error;
+mod handle;
+mod info;
+mod panic;
+mod results;
+mod status;
+
+pub use collection::*;
+pub use db::*;
+pub use error::needle_last_error_message;
+pub use info::*;
+pub use results::*;
+pub use status::*;
