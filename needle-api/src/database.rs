@@ -135,7 +135,8 @@ fn load_file(registry: &Registry, config: &DatabaseConfig, path: &Path) -> Resul
             if s.kind == SectionKind::Encryption {
                 continue;
             }
-            let aad = encryption::section_aad(&header.file_id, header.generation, s.kind as u16, s.owner, ordinal as u32);
+            let aad =
+                encryption::section_aad(&header.file_id, header.generation, s.kind as u16, s.owner, ordinal as u32);
             s.data = cipher.open(&s.data, &aad).map_err(|_| {
                 Error::corrupted(format!("{:?} section", s.kind), 0, "authentication failed (damaged or moved section)")
             })?;
@@ -235,12 +236,18 @@ impl Database {
                 return Err(Error::corrupted(
                     wal_file.display().to_string(),
                     0,
-                    format!("the WAL continues generation {} but the file is at {}", h.base_generation, loaded.generation),
+                    format!(
+                        "the WAL continues generation {} but the file is at {}",
+                        h.base_generation, loaded.generation
+                    ),
                 ));
             }
             if h.base_generation < loaded.generation {
                 // A checkpoint finished but crashed before emptying the log: its records are in the file.
-                WalWriter::create(wal_backend, WalHeader { file_id: loaded.file_id, base_generation: loaded.generation })?
+                WalWriter::create(
+                    wal_backend,
+                    WalHeader { file_id: loaded.file_id, base_generation: loaded.generation },
+                )?
             } else {
                 if replay.torn_tail {
                     tracing::warn!(path = %wal_file.display(), valid = replay.valid_len, "ignoring a torn WAL tail");
@@ -316,8 +323,7 @@ impl Database {
         let empty = HashMap::new();
         let mut map = self.inner.collections.write();
         for (i, entry) in catalog.collections.iter().enumerate() {
-            validate::collection_name(&entry.config.name)
-                .map_err(|e| Error::corrupted("catalog", 0, e.to_string()))?;
+            validate::collection_name(&entry.config.name).map_err(|e| Error::corrupted("catalog", 0, e.to_string()))?;
             let owned = by_owner.get(&(i as u32 + 1)).unwrap_or(&empty);
             let (distance, state) = persist::decode_collection(&self.inner.registry, entry, owned)?;
             let c = self.new_collection(entry.config.clone(), entry.components.clone(), distance, state);
@@ -385,7 +391,8 @@ impl Database {
         if map.contains_key(&config.name) {
             return Err(Error::CollectionExists(config.name));
         }
-        let lsn = if self.inner.log.is_enabled() { self.inner.log.append(&wal_ops::encode_create(&config)?)? } else { 0 };
+        let lsn =
+            if self.inner.log.is_enabled() { self.inner.log.append(&wal_ops::encode_create(&config)?)? } else { 0 };
         let c = self.build_collection(config)?;
         map.insert(c.name().to_string(), c.clone());
         drop(map);
@@ -407,7 +414,8 @@ impl Database {
         let reg = &self.inner.registry;
         let distance = reg.distance(&components.distance)?;
         let index = reg.index(&components.index)?.create(config.dimensions, &components.index_params)?;
-        let quantizer = reg.quantizer(&components.quantizer)?.create(config.dimensions, &components.quantizer_params)?;
+        let quantizer =
+            reg.quantizer(&components.quantizer)?.create(config.dimensions, &components.quantizer_params)?;
         let state = State {
             store: VectorStore::new(config.dimensions, distance.needs_norms()),
             index,

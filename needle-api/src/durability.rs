@@ -75,7 +75,12 @@ impl Log {
     }
 
     /// A log over `writer`; starts the sync thread for `Batched`.
-    pub fn new(writer: Option<WalWriter>, durability: Durability, cipher: Arc<dyn Cipher>, file_id: [u8; 16]) -> Arc<Log> {
+    pub fn new(
+        writer: Option<WalWriter>,
+        durability: Durability,
+        cipher: Arc<dyn Cipher>,
+        file_id: [u8; 16],
+    ) -> Arc<Log> {
         let log = Arc::new(Log {
             wal: Mutex::new(writer.map(|writer| Wal { writer, appended_lsn: 0 })),
             durability,
@@ -106,7 +111,9 @@ impl Log {
 
     fn check_failure(&self) -> Result<()> {
         match self.failure() {
-            Some(msg) => Err(Error::ReadOnly(format!("an earlier write to the log failed ({msg}); reopen the database"))),
+            Some(msg) => {
+                Err(Error::ReadOnly(format!("an earlier write to the log failed ({msg}); reopen the database")))
+            }
             None => Ok(()),
         }
     }

@@ -134,16 +134,26 @@ pub(crate) fn create(registry: &Registry, config: &EncryptionConfig) -> Result<(
 }
 
 /// The cipher of an existing encrypted database; `WrongKey` when the key does not fit.
-pub(crate) fn open(registry: &Registry, info: &EncryptionInfo, config: Option<&EncryptionConfig>) -> Result<Arc<dyn Cipher>> {
+pub(crate) fn open(
+    registry: &Registry,
+    info: &EncryptionInfo,
+    config: Option<&EncryptionConfig>,
+) -> Result<Arc<dyn Cipher>> {
     let Some(config) = config else {
-        return Err(Error::InvalidConfig("the database is encrypted: open it with DatabaseConfig::with_encryption".into()));
+        return Err(Error::InvalidConfig(
+            "the database is encrypted: open it with DatabaseConfig::with_encryption".into(),
+        ));
     };
     let factory = registry.cipher(&info.cipher)?;
     let key = match (&config.secret, &info.kdf) {
         (Secret::Key(k), None) => k.clone(),
         (Secret::Passphrase(p), Some(kdf)) => derive(p, kdf, factory.key_len())?,
-        (Secret::Key(_), Some(_)) => return Err(Error::InvalidConfig("this database is protected by a passphrase, not a raw key".into())),
-        (Secret::Passphrase(_), None) => return Err(Error::InvalidConfig("this database is protected by a raw key, not a passphrase".into())),
+        (Secret::Key(_), Some(_)) => {
+            return Err(Error::InvalidConfig("this database is protected by a passphrase, not a raw key".into()))
+        }
+        (Secret::Passphrase(_), None) => {
+            return Err(Error::InvalidConfig("this database is protected by a raw key, not a passphrase".into()))
+        }
     };
     let cipher: Arc<dyn Cipher> = Arc::from(factory.create(&key)?);
     needle_core::cipher::verify_key_check(&*cipher, &unhex(&info.key_check)?)?;

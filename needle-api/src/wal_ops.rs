@@ -190,8 +190,11 @@ mod tests {
             (encode_create(&CollectionConfig::new("c", 3)).unwrap(), WalOp::Create(CollectionConfig::new("c", 3))),
             (encode_drop("c"), WalOp::Drop("c".into())),
             (
-                encode_insert("c", [("a", &[1.0f32, 2.0, 3.0][..], Some(&meta)), ("b", &[0.5f32; 3][..], None)].into_iter())
-                    .unwrap(),
+                encode_insert(
+                    "c",
+                    [("a", &[1.0f32, 2.0, 3.0][..], Some(&meta)), ("b", &[0.5f32; 3][..], None)].into_iter(),
+                )
+                .unwrap(),
                 WalOp::Insert {
                     collection: "c".into(),
                     items: vec![
@@ -202,7 +205,10 @@ mod tests {
             ),
             (
                 encode_upsert("c", "a", &[9.0, 8.0, 7.0], None).unwrap(),
-                WalOp::Upsert { collection: "c".into(), item: Item { id: "a".into(), vector: vec![9.0, 8.0, 7.0], metadata: None } },
+                WalOp::Upsert {
+                    collection: "c".into(),
+                    item: Item { id: "a".into(), vector: vec![9.0, 8.0, 7.0], metadata: None },
+                },
             ),
             (encode_delete("c", "a"), WalOp::Delete { collection: "c".into(), id: "a".into() }),
         ];

@@ -15,8 +15,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::config::CollectionConfig;
-use crate::search::{SearchParams, SearchResult};
 use crate::durability::Log;
+use crate::search::{SearchParams, SearchResult};
 use crate::validate;
 use crate::wal_ops::{self, Item};
 pub(crate) use state::{Record, State};
@@ -270,8 +270,10 @@ impl Collection {
                 return Err(Error::DuplicateId(it.id.clone()));
             }
         }
-        let batch =
-            items.iter().map(|it| (Record { id: it.id.clone(), metadata: it.metadata.clone() }, it.vector.as_slice())).collect();
+        let batch = items
+            .iter()
+            .map(|it| (Record { id: it.id.clone(), metadata: it.metadata.clone() }, it.vector.as_slice()))
+            .collect();
         st.append_batch(&self.shared.distance, batch)?;
         self.mark_dirty();
         Ok(())

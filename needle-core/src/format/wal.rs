@@ -193,7 +193,10 @@ impl WalWriter {
     /// log's logical end does not move, so a partial write is a torn tail for replay.
     pub fn append(&mut self, payload: &[u8]) -> Result<u64> {
         if payload.len() > MAX_RECORD_LEN {
-            return Err(Error::InvalidArgument(format!("a write of {} bytes exceeds the 1 GiB record limit", payload.len())));
+            return Err(Error::InvalidArgument(format!(
+                "a write of {} bytes exceeds the 1 GiB record limit",
+                payload.len()
+            )));
         }
         let seq = self.next_seq;
         let crc = chain_crc(self.last_crc, seq, payload);
