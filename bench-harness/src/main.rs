@@ -58,6 +58,10 @@ struct Cli {
     /// Create bench-harness/.venv and pip-install the pinned peers first (implies --peers).
     #[arg(long, conflicts_with = "no_peers")]
     install_peers: bool,
+    /// Take the peers' numbers from a saved driver document (e.g.
+    /// results/peers-wordnet-minilm-reference.json) instead of running them; single data set only.
+    #[arg(long, conflicts_with_all = ["no_peers", "install_peers"])]
+    peers_json: Option<PathBuf>,
     /// Only the combinations whose name matches this glob (`*` wildcard), e.g. `hnsw-*-sq8-*`.
     #[arg(long)]
     only: Option<String>,
@@ -230,8 +234,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             systems.push(s);
         }
         let mut peer_versions = BTreeMap::new();
-        if cfg.peers.enabled {
-            match peers::run(&harness, &ds, &cfg, &cfg.peers.list) {
+        let peer_run = match &cli.peers_json {
+            Some(p) => Some(peers::load(p, &ds, &cfg)),
+            None if cfg.peers.enabled => Some(peers::run(&harness, &ds, &cfg, &cfg.peers.list)),
+            None => None,
+        };
+        if let Some(peer_run) = peer_run {
+            match peer_run {
                 Ok(run) => {
                     let raw_path = out_dir.join(format!("{}-{}-peers.json", cfg.name, ds.name));
                     std::fs::write(&raw_path, &run.raw).with_context(|| format!("writing {}", raw_path.display()))?;

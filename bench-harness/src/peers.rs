@@ -30,9 +30,26 @@ pub fn install(harness: &Path) -> Result<()> {
 
 #[derive(Deserialize)]
 struct DriverDoc {
+    params: DriverParams,
+    dataset: DriverDataset,
     versions: BTreeMap<String, Option<String>>,
     machine: DriverMachine,
     peers: Vec<DriverPeer>,
+}
+
+#[derive(Deserialize)]
+struct DriverParams {
+    k: usize,
+    #[serde(rename = "M")]
+    m: usize,
+    ef_construction: usize,
+}
+
+#[derive(Deserialize)]
+struct DriverDataset {
+    n: usize,
+    dim: usize,
+    queries: usize,
 }
 
 #[derive(Deserialize)]
@@ -104,6 +121,35 @@ pub fn run(harness: &Path, ds: &Dataset, cfg: &Config, list: &[String]) -> Resul
     let raw = String::from_utf8(out.stdout).map_err(|_| anyhow!("peers.py printed non-UTF-8"))?;
     let doc: DriverDoc = serde_json::from_str(&raw)
         .with_context(|| format!("peers.py exited with {} and printed no JSON document", out.status))?;
+    Ok(convert(doc, raw, ds, cfg))
+}
+
+/// Reads a saved driver document (e.g. `results/peers-wordnet-minilm-reference.json`) instead of
+/// running the peers; it must describe the same data, k and build parameters.
+pub fn load(path: &Path, ds: &Dataset, cfg: &Config) -> Result<PeerRun> {
+    let raw = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let doc: DriverDoc = serde_json::from_str(&raw).with_context(|| format!("parsing {}", path.display()))?;
+    let (d, p) = (&doc.dataset, &doc.params);
+    let mismatch = [
+        ("vectors", d.n, ds.n()),
+        ("dimensions", d.dim, ds.dim),
+        ("queries", d.queries, ds.nq()),
+        ("k", p.k, cfg.k),
+        ("M", p.m, cfg.build.m),
+        ("ef_construction", p.ef_construction, cfg.build.ef_construction),
+    ]
+    .into_iter()
+    .filter(|(_, a, b)| a != b)
+    .map(|(what, a, b)| format!("{what} {a} there, {b} here"))
+    .collect::<Vec<_>>();
+    if !mismatch.is_empty() {
+        bail!("{} does not match this run: {}", path.display(), mismatch.join(", "));
+    }
+    eprintln!("[bench] {}: peers from {} (measured in another run: compare ratios with care)", ds.name, path.display());
+    Ok(convert(doc, raw, ds, cfg))
+}
+
+fn convert(doc: DriverDoc, raw: String, ds: &Dataset, cfg: &Config) -> PeerRun {
     let systems = doc
         .peers
         .into_iter()
@@ -137,5 +183,5 @@ pub fn run(harness: &Path, ds: &Dataset, cfg: &Config, list: &[String]) -> Resul
             s
         })
         .collect();
-    Ok(PeerRun { systems, versions: doc.versions, raw })
+    PeerRun { systems, versions: doc.versions, raw }
 }
