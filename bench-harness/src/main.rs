@@ -234,6 +234,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             systems.push(s);
         }
         let mut peer_versions = BTreeMap::new();
+        let peers_source = match &cli.peers_json {
+            Some(p) => Some(format!("loaded from {} (measured in another run)", p.display())),
+            None if cfg.peers.enabled => Some("measured in this run".to_string()),
+            None => None,
+        };
         let peer_run = match &cli.peers_json {
             Some(p) => Some(peers::load(p, &ds, &cfg)),
             None if cfg.peers.enabled => Some(peers::run(&harness, &ds, &cfg, &cfg.peers.list)),
@@ -273,6 +278,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             metric: ds.metric.clone(),
             groundtruth: ds.truth_source.clone(),
             systems,
+            peers_source,
             peer_versions,
             ratios: BTreeMap::new(),
             plot: None,

@@ -142,6 +142,7 @@ pub(crate) mod tests {
             metric: "cosine".into(),
             groundtruth: "brute force".into(),
             systems: vec![needle, peer, flat, failed],
+            peers_source: None,
             peer_versions: Default::default(),
             ratios: Default::default(),
             plot: None,

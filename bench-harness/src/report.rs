@@ -114,6 +114,9 @@ fn dataset(o: &mut String, ds: &DatasetResult, levels: &[f64]) {
     let _ =
         writeln!(o, "## {}: {} × {} ({}), {} queries, k = {}\n", ds.name, ds.n, ds.dim, ds.metric, ds.queries, ds.k);
     let _ = writeln!(o, "Base: `{}`. Ground truth: {}.\n", ds.base, ds.groundtruth);
+    if let Some(src) = &ds.peers_source {
+        let _ = writeln!(o, "Peers: {src}.\n");
+    }
 
     // Headline ratios, one table per recall level.
     let peers: Vec<&SystemResult> =

@@ -64,6 +64,8 @@ pub struct DatasetResult {
     pub groundtruth: String,
     /// Needle combinations, then peers.
     pub systems: Vec<SystemResult>,
+    /// Where the peers' numbers come from: measured in this run, or a saved driver document.
+    pub peers_source: Option<String>,
     /// Peer library versions, when peers ran.
     pub peer_versions: BTreeMap<String, Option<String>>,
     /// Needle / peer QPS at equal recall: `ratios[needle][peer][recall]`.
