@@ -8,8 +8,10 @@
 //! [`Database`]: crate::Database
 //! [`Database::save`]: crate::Database::save
 
+mod backup;
 mod collections;
 mod common;
+mod compact;
 mod create;
 mod demo;
 mod error;
@@ -55,6 +57,10 @@ pub enum Command {
     Collections(collections::CollectionsArgs),
     /// Create vectors.needle from the bundled sample (2,000 WordNet glosses) and search it.
     Demo(demo::DemoArgs),
+    /// Rewrite every collection without its deleted vectors and checkpoint (the file shrinks).
+    Compact(compact::CompactArgs),
+    /// Write a consistent copy of a database (while it stays in use).
+    Backup(backup::BackupArgs),
     /// Write a collection as JSON lines ({"id", "vector", "metadata"}), the format import reads.
     Export(export::ExportArgs),
     /// Serve a database over HTTP: REST API, API keys, TLS, Prometheus metrics.
@@ -80,6 +86,8 @@ pub fn run(cli: Cli) -> CliResult<()> {
         Command::Collections(a) => collections::run(a, g),
         Command::Demo(a) => demo::run(a, g),
         Command::Export(a) => export::run(a, g),
+        Command::Compact(a) => compact::run(a, g),
+        Command::Backup(a) => backup::run(a, g),
         #[cfg(feature = "server")]
         Command::Serve(a) => serve::run(a, g),
     }

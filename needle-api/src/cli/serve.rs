@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 use super::error::{invalid, io_at, CliResult};
 use super::Global;
 use crate::server::{ApiKeys, Limits, Role, Server, ServerOptions, TlsFiles};
-use crate::{Database, DatabaseConfig};
+use crate::{Database, DatabaseConfig, Durability, EncryptionConfig};
 
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -33,6 +33,14 @@ pub struct ServeArgs {
     /// Open the database read-only: writes answer 403 `read_only`.
     #[arg(long)]
     pub read_only: bool,
+    /// When writes are durable: `immediate` (the write-ahead log is synced before each write is
+    /// answered; concurrent writers share syncs), `batched:MS` (synced every MS milliseconds),
+    /// or `on-save` (at checkpoints; `?wait=true` then forces one).
+    #[arg(long, default_value = "immediate", value_parser = parse_durability, value_name = "POLICY")]
+    pub durability: Durability,
+    /// Name of an environment variable holding the passphrase of an encrypted database.
+    #[arg(long, value_name = "VAR")]
+    pub passphrase_env: Option<String>,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key).
     #[arg(long, value_name = "PEM", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -71,6 +79,18 @@ pub struct ServeArgs {
     /// Log format (filter with RUST_LOG, e.g. RUST_LOG=needle=debug; default needle=info).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+fn parse_durability(s: &str) -> Result<Durability, String> {
+    match s {
+        "immediate" => Ok(Durability::Immediate),
+        "on-save" | "onsave" => Ok(Durability::OnSave),
+        "batched" => Ok(Durability::Batched(10)),
+        _ => match s.strip_prefix("batched:").map(str::parse::<u64>) {
+            Some(Ok(ms)) if ms > 0 => Ok(Durability::Batched(ms)),
+            _ => Err("expected immediate, batched:MS or on-save".into()),
+        },
+    }
 }
 
 fn seconds(v: f64, what: &str) -> CliResult<Duration> {
@@ -135,6 +155,7 @@ pub fn options(a: &ServeArgs) -> CliResult<ServerOptions> {
         keys,
         limits,
         shutdown_grace: seconds(a.shutdown_grace, "--shutdown-grace")?,
+        durability: a.durability,
     })
 }
 
@@ -142,14 +163,15 @@ pub fn options(a: &ServeArgs) -> CliResult<ServerOptions> {
 pub fn run(a: ServeArgs, _g: Global) -> CliResult<()> {
     init_logging(a.log_format);
     let opts = options(&a)?;
-    let db = if a.read_only {
-        if !a.db.exists() {
-            return Err(io_at(&a.db, std::io::Error::new(std::io::ErrorKind::NotFound, "no such database")));
-        }
-        Database::open_with_config(&a.db, DatabaseConfig::new().with_read_only(true))?
-    } else {
-        Database::open(&a.db)?
-    };
+    let mut config = DatabaseConfig::new().with_durability(a.durability).with_read_only(a.read_only);
+    if let Some(var) = &a.passphrase_env {
+        let pass = std::env::var(var).map_err(|_| invalid(format!("--passphrase-env: ${var} is not set")))?;
+        config = config.with_encryption(EncryptionConfig::aes256_passphrase(&pass));
+    }
+    if a.read_only && !a.db.exists() {
+        return Err(io_at(&a.db, std::io::Error::new(std::io::ErrorKind::NotFound, "no such database")));
+    }
+    let db = Database::open_with_config(&a.db, config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("needle-http").build()?;
     runtime.block_on(async move {
         let server = Server::start(db, opts).await?;

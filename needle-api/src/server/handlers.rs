@@ -33,8 +33,10 @@ fn collection(db: &Database, name: &str) -> ApiResult<Collection> {
 #[derive(Debug, Default, Clone, Copy, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct WaitParam {
-    /// Return only once the write is durable (on disk). Default false: the write is applied and
-    /// searchable when the response arrives, and made durable by the next checkpoint.
+    /// Return only once the write is durable (on disk). Under the server's default durability
+    /// policy (`immediate`) every write is durable before it is answered anyway; under `batched`
+    /// or `on-save` a write without `wait` is applied and searchable when answered and becomes
+    /// durable with the next sync or checkpoint.
     #[serde(default)]
     pub wait: bool,
 }
@@ -61,8 +63,15 @@ impl FromRequestParts<AppState> for WaitParam {
     }
 }
 
+/// After a write: with `?wait=true`, returns once it is durable. Under the `Immediate` policy
+/// the library has synced the write-ahead log before the write returned, so there is nothing to
+/// wait for; under the others a checkpoint (shared by concurrent waiters) makes it durable.
+/// Returns whether the write is known to be durable.
 async fn made_durable(state: &AppState, wait: WaitParam) -> ApiResult<bool> {
     let ticket = state.syncer().applied();
+    if state.writes_sync() {
+        return Ok(true);
+    }
     if wait.wait {
         state.syncer().wait(ticket).await?;
     }
@@ -651,18 +660,22 @@ pub struct Done {
     pub took_ms: u64,
 }
 
-/// Compacts a collection (reclaims deleted vectors' space). Needs the storage engine's
-/// compaction; until it lands this answers 501 `not_implemented`.
+/// Compacts a collection: rebuilds it without its deleted vectors, then checkpoints so the file
+/// shrinks too. Searches keep running meanwhile on the old data; writes to the collection wait.
 #[utoipa::path(post, path = "/collections/{name}/compact", tag = "maintenance",
     params(("name" = String, Path, description = "Collection name")),
-    responses((status = 200, body = Done), (status = 404, body = ErrorBody), (status = 501, body = ErrorBody)))]
+    responses((status = 200, body = Done), (status = 404, body = ErrorBody)))]
 pub async fn compact(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<Done>> {
-    let _ = collection(state.db(), &name)?;
-    Err(ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "not_implemented",
-        "compaction is not available in this build (it comes with the storage engine's compaction)",
-    ))
+    let c = collection(state.db(), &name)?;
+    let db = state.db().clone();
+    let t = Instant::now();
+    blocking(move || {
+        c.compact()?;
+        db.save()
+    })
+    .await?;
+    tracing::info!(collection = %name, ms = t.elapsed().as_millis() as u64, "collection compacted");
+    Ok(Json(Done { status: "compacted".into(), took_ms: t.elapsed().as_millis() as u64 }))
 }
 
 /// Writes a checkpoint of the whole database to its file.

@@ -48,7 +48,7 @@ pub use routes::{router, PUBLIC, ROUTES};
 pub use state::AppState;
 pub use tls::{server_config as tls_server_config, TlsFiles};
 
-use crate::{Database, Error, Result};
+use crate::{Database, Durability, Error, Result};
 
 /// How to run the server.
 #[derive(Debug, Clone)]
@@ -63,6 +63,9 @@ pub struct ServerOptions {
     pub limits: Limits,
     /// On shutdown, how long in-flight requests may take before connections are closed.
     pub shutdown_grace: Duration,
+    /// The durability policy the database was opened with (default `Immediate`: every write is
+    /// synced before it is answered, so `?wait=true` costs nothing more).
+    pub durability: Durability,
 }
 
 impl ServerOptions {
@@ -74,6 +77,7 @@ impl ServerOptions {
             keys: ApiKeys::none(),
             limits: Limits::default(),
             shutdown_grace: Duration::from_secs(30),
+            durability: Durability::Immediate,
         }
     }
 }
@@ -105,7 +109,7 @@ impl Server {
         let listener = std::net::TcpListener::bind(opts.addr).map_err(|e| io_err(format!("bind {}", opts.addr), e))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let state = AppState::new(db, opts.limits, opts.keys);
+        let state = AppState::new(db, opts.limits, opts.keys, opts.durability);
         let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let handle = axum_server::Handle::new();
         let is_tls = tls.is_some();

@@ -1,5 +1,5 @@
 //! What every handler shares: the database, limits, keys, and the group commit behind
-//! `?wait=true`.
+//! `?wait=true` (for durability policies that do not sync every write).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use tokio::sync::{Mutex, Semaphore};
 use super::auth::ApiKeys;
 use super::errors::{ApiError, ApiResult};
 use super::limits::Limits;
-use crate::Database;
+use crate::{Database, Durability};
 
 /// Shared server state (cheap to clone).
 #[derive(Clone)]
@@ -24,11 +24,12 @@ pub(crate) struct Inner {
     pub in_flight: Arc<Semaphore>,
     pub syncer: Syncer,
     pub shutting_down: AtomicBool,
+    pub writes_sync: bool,
 }
 
 impl AppState {
-    /// State over an open database.
-    pub fn new(db: Database, limits: Limits, keys: ApiKeys) -> AppState {
+    /// State over an open database; `durability` is the policy it was opened with.
+    pub fn new(db: Database, limits: Limits, keys: ApiKeys, durability: Durability) -> AppState {
         let in_flight = Arc::new(Semaphore::new(limits.max_concurrent_requests.max(1)));
         AppState {
             inner: Arc::new(Inner {
@@ -38,6 +39,7 @@ impl AppState {
                 keys,
                 in_flight,
                 shutting_down: AtomicBool::new(false),
+                writes_sync: durability == Durability::Immediate,
             }),
         }
     }
@@ -55,6 +57,11 @@ impl AppState {
     /// The keys.
     pub fn keys(&self) -> &ApiKeys {
         &self.inner.keys
+    }
+
+    /// Whether every write is durable before the library returns (the `Immediate` policy).
+    pub(crate) fn writes_sync(&self) -> bool {
+        self.inner.writes_sync && self.inner.db.path().is_some()
     }
 
     /// The group commit.
