@@ -470,8 +470,11 @@ needle_status needle_collection_search_batch(const struct needle_collection *col
  * Opens the database file at `path`, creating an empty one when it does not exist (unless
  * read-only). `config_json` may be NULL or a JSON object with any of: `"read_only"` (bool),
  * `"storage"` (backend id, default `"mmap"`), `"mmap_threshold"`, `"cache_size"` (bytes),
- * `"plugins"` (array of shared-library paths to load before opening), `"encryption_key"`
- * (rejected with NEEDLE_INVALID_CONFIG until encrypted files exist). Unknown keys are errors.
+ * `"plugins"` (array of shared-library paths to load before opening), `"encryption_key"` (hex of a
+ * raw key, 64 digits for AES-256-GCM) or `"encryption_passphrase"`, `"encryption_cipher"` (cipher
+ * id, default `"aes-256-gcm"`), `"durability"` (`"immediate"` (default), `"batched"` with
+ * `"batch_ms"`, or `"on_save"`), `"wal_autocheckpoint"` (bytes). Unknown keys are errors. A wrong
+ * key for an encrypted file is NEEDLE_WRONG_KEY.
  *
  * Ownership: `path` and `config_json` are borrowed for the call. On NEEDLE_OK, `*out` receives a
  * new handle owned by the caller (release it with `needle_db_close`); on error `*out` is untouched.
@@ -515,6 +518,16 @@ needle_status needle_db_close(struct needle_db *db);
  * `db` is NULL or a live handle.
  */
 needle_status needle_db_save(const struct needle_db *db);
+
+/**
+ * Rewrites every collection without its deleted vectors and checkpoints (the file shrinks).
+ *
+ * Thread safety: safe to call concurrently with any call except `needle_db_close`.
+ *
+ * # Safety
+ * `db` is NULL or a live handle.
+ */
+needle_status needle_db_compact(const struct needle_db *db);
 
 /**
  * Creates a collection of `dim`-dimensional vectors. `config_json` may be NULL (cosine, HNSW with
@@ -808,8 +821,11 @@ needle_status needle_collection_search_batch(const struct needle_collection *col
  * Opens the database file at `path`, creating an empty one when it does not exist (unless
  * read-only). `config_json` may be NULL or a JSON object with any of: `"read_only"` (bool),
  * `"storage"` (backend id, default `"mmap"`), `"mmap_threshold"`, `"cache_size"` (bytes),
- * `"plugins"` (array of shared-library paths to load before opening), `"encryption_key"`
- * (rejected with NEEDLE_INVALID_CONFIG until encrypted files exist). Unknown keys are errors.
+ * `"plugins"` (array of shared-library paths to load before opening), `"encryption_key"` (hex of a
+ * raw key, 64 digits for AES-256-GCM) or `"encryption_passphrase"`, `"encryption_cipher"` (cipher
+ * id, default `"aes-256-gcm"`), `"durability"` (`"immediate"` (default), `"batched"` with
+ * `"batch_ms"`, or `"on_save"`), `"wal_autocheckpoint"` (bytes). Unknown keys are errors. A wrong
+ * key for an encrypted file is NEEDLE_WRONG_KEY.
  *
  * Ownership: `path` and `config_json` are borrowed for the call. On NEEDLE_OK, `*out` receives a
  * new handle owned by the caller (release it with `needle_db_close`); on error `*out` is untouched.
@@ -853,6 +869,16 @@ needle_status needle_db_close(struct needle_db *db);
  * `db` is NULL or a live handle.
  */
 needle_status needle_db_save(const struct needle_db *db);
+
+/**
+ * Rewrites every collection without its deleted vectors and checkpoints (the file shrinks).
+ *
+ * Thread safety: safe to call concurrently with any call except `needle_db_close`.
+ *
+ * # Safety
+ * `db` is NULL or a live handle.
+ */
+needle_status needle_db_compact(const struct needle_db *db);
 
 /**
  * Creates a collection of `dim`-dimensional vectors. `config_json` may be NULL (cosine, HNSW with

@@ -1,7 +1,9 @@
 //! The JSON strings the C ABI accepts: database config, collection config, search parameters.
 //! Unknown keys are errors (a typo must not be silently ignored).
 
-use needle_api::{CollectionConfig, DatabaseConfig, DistanceFunction, QuantizationType, SearchParams};
+use needle_api::{
+    CollectionConfig, DatabaseConfig, DistanceFunction, Durability, EncryptionConfig, QuantizationType, SearchParams,
+};
 use serde::Deserialize;
 
 use crate::error::{FfiError, FfiResult};
@@ -24,19 +26,66 @@ struct DbJson {
     cache_size: Option<u64>,
     plugins: Option<Vec<String>>,
     encryption_key: Option<String>,
+    encryption_passphrase: Option<String>,
+    encryption_cipher: Option<String>,
+    durability: Option<String>,
+    batch_ms: Option<u64>,
+    wal_autocheckpoint: Option<u64>,
+}
+
+fn hex_key(s: &str) -> FfiResult<Vec<u8>> {
+    let bad =
+        || FfiError::new(needle_status::NEEDLE_INVALID_CONFIG, "database config: encryption_key must be hex digits");
+    if s.len() % 2 != 0 {
+        return Err(bad());
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()).ok_or_else(bad))
+        .collect()
 }
 
 /// `{"read_only":bool, "storage":"mmap", "mmap_threshold":N, "cache_size":N, "plugins":[paths],
-/// "encryption_key":"hex"}`; every key optional.
+/// "encryption_key":"hex" | "encryption_passphrase":"…", "encryption_cipher":"aes-256-gcm",
+/// "durability":"immediate"|"batched"|"on_save", "batch_ms":N, "wal_autocheckpoint":N}`; every key
+/// optional.
 pub(crate) fn database(json: Option<&str>) -> FfiResult<DatabaseConfig> {
     let mut config = DatabaseConfig::new();
     let Some(json) = json else { return Ok(config) };
     let j: DbJson = parse(json, "database config")?;
-    if j.encryption_key.is_some() {
-        return Err(FfiError::new(
-            needle_status::NEEDLE_INVALID_CONFIG,
-            "database config: encryption is not available in this build yet (no encrypted file format)",
-        ));
+    let cipher = j.encryption_cipher.as_deref().unwrap_or("aes-256-gcm");
+    match (j.encryption_key, j.encryption_passphrase) {
+        (Some(_), Some(_)) => {
+            return Err(FfiError::new(
+                needle_status::NEEDLE_INVALID_CONFIG,
+                "database config: give encryption_key or encryption_passphrase, not both",
+            ))
+        }
+        (Some(k), None) => config = config.with_encryption(EncryptionConfig::with_cipher(cipher, &hex_key(&k)?)),
+        (None, Some(p)) if cipher == "aes-256-gcm" => {
+            config = config.with_encryption(EncryptionConfig::aes256_passphrase(&p))
+        }
+        (None, Some(_)) => {
+            return Err(FfiError::new(
+                needle_status::NEEDLE_INVALID_CONFIG,
+                "database config: passphrases work with aes-256-gcm only; give an encryption_key",
+            ))
+        }
+        (None, None) => {}
+    }
+    config = match (j.durability.as_deref(), j.batch_ms) {
+        (None | Some("immediate"), None) => config,
+        (Some("on_save"), None) => config.with_durability(Durability::OnSave),
+        (Some("batched"), ms) => config.with_durability(Durability::Batched(ms.unwrap_or(10))),
+        (d, ms) => {
+            return Err(FfiError::new(
+                needle_status::NEEDLE_INVALID_CONFIG,
+                format!("database config: bad durability {d:?} (batch_ms {ms:?}); use immediate, batched or on_save"),
+            ))
+        }
+    };
+    if let Some(v) = j.wal_autocheckpoint {
+        config = config.with_wal_autocheckpoint(v);
     }
     if let Some(v) = j.read_only {
         config = config.with_read_only(v);

@@ -44,8 +44,11 @@ fn new_db(db: Database) -> *mut needle_db {
 /// Opens the database file at `path`, creating an empty one when it does not exist (unless
 /// read-only). `config_json` may be NULL or a JSON object with any of: `"read_only"` (bool),
 /// `"storage"` (backend id, default `"mmap"`), `"mmap_threshold"`, `"cache_size"` (bytes),
-/// `"plugins"` (array of shared-library paths to load before opening), `"encryption_key"`
-/// (rejected with NEEDLE_INVALID_CONFIG until encrypted files exist). Unknown keys are errors.
+/// `"plugins"` (array of shared-library paths to load before opening), `"encryption_key"` (hex of a
+/// raw key, 64 digits for AES-256-GCM) or `"encryption_passphrase"`, `"encryption_cipher"` (cipher
+/// id, default `"aes-256-gcm"`), `"durability"` (`"immediate"` (default), `"batched"` with
+/// `"batch_ms"`, or `"on_save"`), `"wal_autocheckpoint"` (bytes). Unknown keys are errors. A wrong
+/// key for an encrypted file is NEEDLE_WRONG_KEY.
 ///
 /// Ownership: `path` and `config_json` are borrowed for the call. On NEEDLE_OK, `*out` receives a
 /// new handle owned by the caller (release it with `needle_db_close`); on error `*out` is untouched.
@@ -120,6 +123,21 @@ pub unsafe extern "C" fn needle_db_save(db: *const needle_db) -> needle_status {
         // SAFETY: caller's contract.
         let h = unsafe { db_arg(db)? };
         Ok(h.db.save()?)
+    })
+}
+
+/// Rewrites every collection without its deleted vectors and checkpoints (the file shrinks).
+///
+/// Thread safety: safe to call concurrently with any call except `needle_db_close`.
+///
+/// # Safety
+/// `db` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn needle_db_compact(db: *const needle_db) -> needle_status {
+    ffi_guard!({
+        // SAFETY: caller's contract.
+        let h = unsafe { db_arg(db)? };
+        Ok(h.db.compact()?)
     })
 }
 

@@ -11,16 +11,28 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-/// The directory holding the `libneedle.so` that cargo built for this test run.
+/// The directory holding a fresh `libneedle.so`. Cargo does not build a cdylib-only library
+/// for integration tests, so this builds it (same `test` profile, so nothing else rebuilds).
 fn lib_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    for dir in [deps, deps.parent().unwrap()] {
-        if dir.join("libneedle.so").exists() {
-            return dir.to_path_buf();
-        }
-    }
-    panic!("libneedle.so not found next to {}", exe.display());
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let out = Command::new(cargo)
+                .args(["build", "--quiet", "--profile", "test", "-p", "needle-ffi", "--lib"])
+                .current_dir(root())
+                .output()
+                .expect("cargo runs");
+            assert!(out.status.success(), "building libneedle.so failed:\n{}", String::from_utf8_lossy(&out.stderr));
+            let exe = std::env::current_exe().unwrap();
+            let deps = exe.parent().unwrap().to_path_buf();
+            let up = deps.parent().unwrap().to_path_buf();
+            [deps, up]
+                .into_iter()
+                .find(|d| d.join("libneedle.so").exists())
+                .unwrap_or_else(|| panic!("libneedle.so not found next to {}", exe.display()))
+        })
+        .clone()
 }
 
 fn c_tests() -> Vec<PathBuf> {
@@ -47,9 +59,9 @@ fn compile(src: &Path, out_dir: &Path) -> PathBuf {
         .arg(&lib)
         .arg(format!("-Wl,-rpath,{}", lib.display()))
         .args(["-lneedle", "-lm", "-lpthread"])
-        .status()
+        .output()
         .expect("gcc runs");
-    assert!(status.success(), "gcc failed on {}", src.display());
+    assert!(status.status.success(), "gcc failed on {}:\n{}", src.display(), String::from_utf8_lossy(&status.stderr));
     exe
 }
 

@@ -83,7 +83,8 @@ static void test_collections(const char *dir) {
     FAILS(needle_db_open(path, "{\"no_such_key\":1}", &db), NEEDLE_INVALID_CONFIG);
     CHECK(db == NULL);
     FAILS(needle_db_open(path, "{not json", &db), NEEDLE_INVALID_JSON);
-    FAILS(needle_db_open(path, "{\"encryption_key\":\"00\"}", &db), NEEDLE_INVALID_CONFIG);
+    FAILS(needle_db_open(path, "{\"encryption_key\":\"zz\"}", &db), NEEDLE_INVALID_CONFIG);
+    FAILS(needle_db_open(path, "{\"durability\":\"sometimes\"}", &db), NEEDLE_INVALID_CONFIG);
     FAILS(needle_db_open(path, "{\"read_only\":true}", &db), NEEDLE_IO); /* read-only never creates */
     OK(needle_db_open(path, NULL, &db));
     CHECK(db != NULL);
@@ -233,6 +234,9 @@ static void test_collections(const char *dir) {
     needle_string_list_free(names);
 
     OK(needle_db_save(db));
+    OK(needle_db_compact(db));
+    OK(needle_collection_count(c, &n));
+    CHECK(n == N);
     OK(needle_db_drop_collection(db, "other"));
     FAILS(needle_db_drop_collection(db, "other"), NEEDLE_COLLECTION_NOT_FOUND);
     needle_collection *again = NULL;
@@ -269,6 +273,26 @@ static void test_collections(const char *dir) {
     FAILS(needle_collection_insert(c, "z", zero, 2, NULL), NEEDLE_ZERO_VECTOR); /* cosine */
     OK(needle_collection_insert(c, "x", m, 2, NULL));
     OK(needle_db_save(db));
+    needle_collection_free(c);
+    OK(needle_db_close(db));
+
+    /* encrypted database: right key reopens, wrong key is NEEDLE_WRONG_KEY */
+    char enc[4096];
+    snprintf(enc, sizeof enc, "%s/enc.needle", dir);
+    const char *key_cfg = "{\"encryption_key\":\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\","
+                          "\"durability\":\"on_save\"}";
+    OK(needle_db_open(enc, key_cfg, &db));
+    OK(needle_db_create_collection(db, "secret", 2, NULL, &c));
+    OK(needle_collection_insert(c, "s", m, 2, "{\"pin\":1234}"));
+    needle_collection_free(c);
+    OK(needle_db_close(db));
+    FAILS(needle_db_open(enc, "{\"encryption_key\":\"ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"}", &db),
+          NEEDLE_WRONG_KEY);
+    OK(needle_db_open(enc, key_cfg, &db));
+    OK(needle_db_collection(db, "secret", &c));
+    OK(needle_collection_get(c, "s", &rec));
+    CHECK(rec != NULL && strcmp(rec->metadata_json, "{\"pin\":1234}") == 0);
+    needle_record_free(rec);
     needle_collection_free(c);
     OK(needle_db_close(db));
 
