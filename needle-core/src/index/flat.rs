@@ -210,7 +210,7 @@ mod tests {
         assert!(f.insert(700, &src).is_err());
         assert_eq!(f.len(), 700 - 234);
         assert!(!f.contains(3) && f.contains(4));
-        let even = |s: u32| s % 2 == 0;
+        let even = |s: u32| s & 1 == 0;
         for qi in 0..10 {
             let q = src.prepare(src.point(qi * 7 + 1));
             let mut st = SearchStats::default();

@@ -169,6 +169,7 @@ impl Index for Hnsw {
         self.graph.is_live(slot)
     }
 
+    /// `params.ef = 0` means the index's own `ef_search`; the beam is `max(ef, k)` wide.
     fn search(
         &self,
         query: &PreparedQuery,

@@ -358,7 +358,7 @@ mod tests {
     fn filters_are_honoured_even_when_few_pass() {
         let (h, src) = build(2000, 6);
         let q = src.prepare_slot(5);
-        let third = |s: u32| s % 3 == 0;
+        let third = |s: u32| matches!(s % 3, 0);
         let (got, _) = run(&h, &src, &q, IndexSearch { k: 10, ef: 0, filter: Some(&third) });
         assert!(got.iter().all(|&s| third(s)));
         assert!(recall(&got, &exact(&src, &q, 10, third)) >= 0.8);
