@@ -113,3 +113,41 @@ pub fn vector(seed: u64, dim: usize) -> Vec<f32> {
         })
         .collect()
 }
+
+/// Sends raw bytes over a fresh TCP connection (for requests an HTTP client would normalise or
+/// refuse to send) and returns the status code and body. The request should say
+/// `Connection: close`.
+pub async fn raw(addr: &str, request: &[u8]) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(request).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut out)).await;
+    parse_response(&out)
+}
+
+/// Status code and body of a raw HTTP/1.1 response (Content-Length or chunked).
+pub fn parse_response(bytes: &[u8]) -> (u16, String) {
+    let text = String::from_utf8_lossy(bytes).to_string();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        let mut out = String::new();
+        let mut rest = body;
+        while let Some((len, after)) = rest.split_once("\r\n") {
+            let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
+            if n == 0 || after.len() < n {
+                break;
+            }
+            out.push_str(&after[..n]);
+            rest = after[n..].trim_start_matches("\r\n");
+        }
+        return (status, out);
+    }
+    (status, body.to_string())
+}
+
+/// `host:port` of a server URL.
+pub fn host_port(url: &str) -> String {
+    url.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/').to_string()
+}
