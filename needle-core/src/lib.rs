@@ -25,6 +25,7 @@ pub mod error;
 pub mod format;
 pub mod fvecs;
 pub mod index;
+pub mod plugin;
 pub mod quant;
 pub mod registry;
 pub mod storage;
