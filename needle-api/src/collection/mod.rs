@@ -206,11 +206,15 @@ impl Collection {
         if let Some((id, _, _)) = items.iter().find(|(id, _, _)| st.ids.contains_key(id)) {
             return Err(Error::DuplicateId(id.clone()));
         }
+        let lsn = self.log(|| {
+            wal_ops::encode_insert(self.name(), items.iter().map(|(id, v, m)| (id.as_str(), v.as_slice(), m.as_ref())))
+        })?;
         let batch =
             items.iter().map(|(id, v, m)| (Record { id: id.clone(), metadata: m.clone() }, v.as_slice())).collect();
         st.append_batch(&self.shared.distance, batch)?;
         self.mark_dirty();
-        Ok(())
+        drop(st);
+        self.shared.log.commit(lsn)
     }
 
     /// Inserts, or replaces the vector and metadata of an existing id. Returns true when it
