@@ -8,12 +8,17 @@
 //!   `L > 0` owns one block of `L · (1 + M)` words in a second `Vec`, found through a per-slot
 //!   offset.
 //!
-//! Lists are `AtomicU32` so a parallel build can read and rewrite them through `&Graph` while
-//! holding only the affected node's lock (see `insert.rs`). Relaxed atomic loads compile to plain
-//! loads, so searches pay nothing for this. Everything else (adding nodes, tombstones, the entry
-//! point) changes only through `&mut Graph`.
+//! Lists are `AtomicU32` so a parallel build can rewrite them through `&Graph` (each writer holding
+//! the node's lock, see `insert.rs`) while other threads read them without any lock. A writer
+//! stores the ids first and the count last (release); a reader loads the count (acquire) and then
+//! the ids, so it never sees a slot that was not written. A read racing a rewrite may mix old and
+//! new ids, which is harmless: every id ever stored in a layer-`l` list names a node of level ≥ `l`.
+//! On x86 and for the ids these atomics compile to plain loads and stores, so searches pay nothing
+//! for this. Everything else (adding nodes, tombstones, the entry point) changes only through
+//! `&mut Graph`.
 
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::AtomicU32;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 use super::rng::MAX_LEVEL;
 use crate::index::bitset::Bitset;
@@ -209,20 +214,19 @@ impl Graph {
         }
     }
 
-    /// Appends the neighbours of `slot` on `level` to `out` (after clearing it).
-    ///
-    /// Unsynchronised: during a parallel build call it only under the node's lock.
+    /// Replaces `out` with the neighbours of `slot` on `level`. Safe to call while another thread
+    /// rewrites the list (see the module docs); a read-modify-write must hold the node's lock.
     #[inline]
     pub fn read_links(&self, slot: u32, level: usize, out: &mut Vec<u32>) {
         out.clear();
         let block = self.block(slot, level);
-        let n = (block[0].load(Relaxed) as usize).min(block.len() - 1);
+        let n = (block[0].load(Acquire) as usize).min(block.len() - 1);
         out.extend(block[1..=n].iter().map(|a| a.load(Relaxed)));
     }
 
     /// Number of neighbours of `slot` on `level`.
     pub fn link_count(&self, slot: u32, level: usize) -> usize {
-        self.block(slot, level)[0].load(Relaxed) as usize
+        self.block(slot, level)[0].load(Acquire) as usize
     }
 
     /// Replaces the neighbours of `slot` on `level` (at most the layer's capacity; extra ids are
@@ -233,7 +237,7 @@ impl Graph {
         for (a, &id) in block[1..=n].iter().zip(ids) {
             a.store(id, Relaxed);
         }
-        block[0].store(n as u32, Relaxed);
+        block[0].store(n as u32, Release);
     }
 
     /// Heap bytes used by the structure.

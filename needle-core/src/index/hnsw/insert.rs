@@ -9,9 +9,10 @@
 //!    that overfills it; `W` seeds the next layer down;
 //! 3. a node above the current top layer becomes the entry point.
 //!
-//! Concurrency: each list is read and written only under its node's lock (a striped array of
-//! mutexes; a thread never holds two list locks at once, so there is no lock ordering to get
-//! wrong). The entry point sits behind its own mutex, held for the whole insertion only by a node
+//! Concurrency: searches read lists without locks (see `graph.rs` for why that is sound); every
+//! change to a list — the new node's own, or a neighbour's read-modify-write — happens under that
+//! node's lock (a striped array of mutexes; a thread never holds two list locks at once, so there
+//! is no lock ordering to get wrong). The entry point sits behind its own mutex, held for the whole insertion only by a node
 //! that will raise the top layer — as rare as `1/M^L` — so other insertions never wait on it long.
 
 use parking_lot::{Mutex, MutexGuard};
@@ -19,7 +20,7 @@ use parking_lot::{Mutex, MutexGuard};
 use super::graph::{Entry, Graph};
 use super::params::Params;
 use super::scratch::Scratch;
-use super::search::{AcceptAll, Beam, Layer, LinkReader};
+use super::search::{AcceptAll, Beam, Layer};
 use super::select::select_neighbours;
 use crate::index::topk::Near;
 use crate::{SearchStats, VectorSource};
@@ -58,17 +59,6 @@ impl LinkLocks {
     }
 }
 
-/// Reads each list under its node's lock (other threads may be rewriting it).
-struct Locked<'a>(&'a LinkLocks);
-
-impl LinkReader for Locked<'_> {
-    #[inline]
-    fn read(&self, graph: &Graph, slot: u32, level: usize, out: &mut Vec<u32>) {
-        let _guard = self.0.lock(slot);
-        graph.read_links(slot, level, out);
-    }
-}
-
 /// Links nodes into a graph; shared by every thread of a build.
 pub struct Builder<'a> {
     /// The graph (nodes already added, not yet linked).
@@ -101,8 +91,7 @@ impl Builder<'_> {
         };
 
         let query = self.source.prepare_slot(slot);
-        let reader = Locked(self.locks);
-        let layer = Layer { graph: self.graph, source: self.source, query: &query, reader: &reader };
+        let layer = Layer { graph: self.graph, source: self.source, query: &query };
         let mut stats = SearchStats::default();
         let start = layer.score_one(ep.slot, s, &mut stats);
         let start = layer.descend(start, ep.level as usize, level as usize, s, &mut stats);

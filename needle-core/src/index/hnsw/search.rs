@@ -6,9 +6,9 @@
 //!   scored with **one** [`VectorSource::score`] call, so a SIMD or quantized kernel sees a batch
 //!   and the `dyn` call is paid once per node, not per pair.
 //! - All mutable state lives in a per-thread [`Scratch`]; a search allocates only its result.
-//! - The layer search is generic over how lists are read ([`LinkReader`]: plain reads when
-//!   searching, locked reads while building) and which nodes may be returned ([`Accept`]), so the
-//!   common unfiltered case compiles to a loop with no per-node checks.
+//! - The layer search is generic over which nodes may be returned ([`Accept`]), so the common
+//!   unfiltered case (and every search made while building) compiles to a loop with no per-node
+//!   checks.
 //!
 //! Deleted and filtered-out nodes are traversed (the graph stays navigable through them) but never
 //! enter `W`, so `ef` counts returnable results. When `W` cannot be filled because few nodes pass,
@@ -25,23 +25,6 @@ use crate::{Candidate, IndexSearch, PreparedQuery, SearchStats, VectorSource};
 /// An index of at most this many times `ef` live nodes is searched exactly: the graph search would
 /// score nearly every node anyway.
 const EXACT_BELOW_EF_MULTIPLE: usize = 2;
-
-/// How a search reads a node's neighbour list.
-pub trait LinkReader {
-    /// Replaces `out` with the neighbours of `slot` on `level`.
-    fn read(&self, graph: &Graph, slot: u32, level: usize, out: &mut Vec<u32>);
-}
-
-/// Plain reads: no writer can run concurrently (searching through `&self`).
-#[derive(Debug, Clone, Copy)]
-pub struct Unlocked;
-
-impl LinkReader for Unlocked {
-    #[inline]
-    fn read(&self, graph: &Graph, slot: u32, level: usize, out: &mut Vec<u32>) {
-        graph.read_links(slot, level, out);
-    }
-}
 
 /// Which visited nodes may enter the result list `W`.
 pub trait Accept {
@@ -87,18 +70,16 @@ pub struct Beam {
 }
 
 /// What one layer search works on.
-pub struct Layer<'a, R> {
+pub struct Layer<'a> {
     /// The graph.
     pub graph: &'a Graph,
     /// Distances.
     pub source: &'a dyn VectorSource,
     /// The prepared query.
     pub query: &'a PreparedQuery,
-    /// How lists are read.
-    pub reader: &'a R,
 }
 
-impl<R: LinkReader> Layer<'_, R> {
+impl Layer<'_> {
     /// Scores `slots` (already in `s.batch`) into `s.dists` with one source call.
     #[inline]
     fn score_batch(&self, s: &mut Scratch, stats: &mut SearchStats) {
@@ -125,7 +106,7 @@ impl<R: LinkReader> Layer<'_, R> {
             stats.layers_traversed += 1;
             loop {
                 stats.nodes_visited += 1;
-                self.reader.read(self.graph, cur.slot, level, &mut s.batch);
+                self.graph.read_links(cur.slot, level, &mut s.batch);
                 if s.batch.is_empty() {
                     break;
                 }
@@ -173,7 +154,7 @@ impl<R: LinkReader> Layer<'_, R> {
                 break; // every remaining candidate is farther than the worst of a full W
             }
             stats.nodes_visited += 1;
-            self.reader.read(self.graph, c.slot, level, &mut s.links);
+            self.graph.read_links(c.slot, level, &mut s.links);
             s.batch.clear();
             for &n in &s.links {
                 if s.visited.insert(n) {
@@ -238,7 +219,7 @@ pub fn knn(
     }
     let plain = search.filter.is_none() && graph.deleted_count() == 0;
     let (complete, found) = with_scratch(|s| {
-        let layer = Layer { graph, source, query, reader: &Unlocked };
+        let layer = Layer { graph, source, query };
         let start = layer.score_one(entry.slot, s, stats);
         let start = layer.descend(start, entry.level as usize, 0, s, stats);
         stats.layers_traversed += 1;
