@@ -177,6 +177,7 @@ impl Database {
     pub fn open_with_config(path: impl AsRef<Path>, config: DatabaseConfig) -> Result<Database> {
         let path = path.as_ref().to_path_buf();
         let registry = config.registry();
+        crate::plugins::load_configured(&registry, &config.plugin_paths)?;
         let storage = registry.storage(&config.storage)?;
         if config.read_only {
             if !path.exists() {

@@ -26,6 +26,7 @@ mod database;
 mod durability;
 mod encryption;
 mod persist;
+pub mod plugins;
 mod search;
 mod validate;
 mod wal_ops;
