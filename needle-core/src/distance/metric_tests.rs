@@ -205,6 +205,36 @@ fn batches_equal_per_pair_distances_and_the_formula() {
 }
 
 #[test]
+fn every_batch_length_gives_position_independent_results() {
+    // Backends score rows in blocks; whatever block or leftover a row falls in, its distance must
+    // be exactly the pairwise one. 85 = 64 + 16 + 5 floats reaches every part of every backend's
+    // loop (full groups, leftover chunks, a partial tail); 45 has no full group on AVX-512.
+    for dim in [45, 85] {
+        let stored = Stored::new(&vectors(12, dim, 7), 96);
+        let rows = stored.rows();
+        let query = vectors(1, dim, 8).remove(0);
+        let query_norm = l2_norm(&query);
+        for d in all_distances() {
+            let pairwise: Vec<f32> = (0..rows.len()).map(|i| d.distance(&query, rows.row(i))).collect();
+            for count in 0..=rows.len() {
+                let what = format!("{} on {}, dim {dim}, {count} rows", d.id(), d.backend_name());
+                let ids: Vec<u32> = (0..count as u32).rev().collect();
+                let mut out = vec![f32::NAN; count];
+                d.distances_to_ids(&query, query_norm, &rows, &ids, &mut out);
+                for (j, &id) in ids.iter().enumerate() {
+                    assert_eq!(out[j], pairwise[id as usize], "{what}: distances_to_ids");
+                }
+                let prefix =
+                    Rows { data: &stored.data[..count * stored.stride], norms: &stored.norms[..count], ..rows };
+                let mut all = vec![f32::NAN; count];
+                d.distances_to_all(&query, query_norm, &prefix, &mut all);
+                assert_eq!(all, pairwise[..count], "{what}: distances_to_all");
+            }
+        }
+    }
+}
+
+#[test]
 fn empty_batches_are_fine() {
     let stored = Stored::new(&vectors(3, 8, 1), 16);
     for d in all_distances() {

@@ -8,13 +8,15 @@
 //!   proof that calling it is sound: callers never write `unsafe` and never re-check the CPU.
 //! - Distances are computed a batch at a time (one query, many rows). The batch loops in
 //!   [`batch`] are generic and always inlined, so every backend compiles them inside its own
-//!   `#[target_feature]` function: the per-row kernel is inlined with that backend's instructions,
-//!   and the only indirect call is one per batch.
+//!   `#[target_feature]` function: each row (or block of rows) goes to that backend's kernel by a
+//!   direct call, and the only indirect call is one per batch.
 //! - [`scalar`] is the portable reference; every other backend is tested against it.
 
 mod batch;
+#[cfg(all(feature = "simd", any(target_arch = "x86_64", target_arch = "aarch64")))]
+mod chunks;
 mod prefetch;
-pub(crate) mod scalar;
+mod scalar;
 
 #[cfg(all(feature = "simd", target_arch = "x86_64"))]
 mod avx2;

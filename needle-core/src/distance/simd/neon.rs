@@ -1,18 +1,22 @@
-//! NEON kernels for aarch64: 4 floats per register, four independent accumulators (16 floats per
-//! loop step) to cover the FMA latency. NEON has no masked load, so the last `len % 4` floats are
-//! copied into a zeroed register-sized buffer and loaded from there.
+//! NEON kernels for aarch64: 4 floats per register, four independent accumulators per row (16
+//! floats per loop step) to cover the FMA latency, and four rows per batch step (16 accumulators
+//! of the 32 registers). NEON has no masked load, so the last `len % 4` floats are copied into a
+//! zeroed register-sized buffer and loaded from there.
 
 use core::arch::aarch64::*;
 
 use super::batch::{gather, stream};
+use super::chunks::Chunks;
 use super::{KernelTable, Reduction};
 use crate::distance::dispatch::Backend;
 use crate::Rows;
 
 /// Floats per 128-bit register.
 const LANES: usize = 4;
-/// Independent accumulators in the main loop.
+/// Independent accumulators per row in the main loop.
 const ACCUMULATORS: usize = 4;
+/// Rows scored together in a batch.
+const ROW_BLOCK: usize = 4;
 
 static TABLE: KernelTable = KernelTable {
     backend: Backend::Neon,
@@ -33,17 +37,17 @@ pub(super) fn table() -> Option<&'static KernelTable> {
 
 fn dot_checked(a: &[f32], b: &[f32]) -> f32 {
     // SAFETY: only reachable through `TABLE`, handed out after detecting NEON.
-    unsafe { dot(a, b) }
+    unsafe { dot(a, [b])[0] }
 }
 
 fn l2_squared_checked(a: &[f32], b: &[f32]) -> f32 {
     // SAFETY: only reachable through `TABLE`, handed out after detecting NEON.
-    unsafe { l2_squared(a, b) }
+    unsafe { l2_squared(a, [b])[0] }
 }
 
 fn l1_checked(a: &[f32], b: &[f32]) -> f32 {
     // SAFETY: only reachable through `TABLE`, handed out after detecting NEON.
-    unsafe { l1(a, b) }
+    unsafe { l1(a, [b])[0] }
 }
 
 fn gather_checked(reduction: Reduction, query: &[f32], rows: &Rows<'_>, ids: &[u32], out: &mut [f32]) {
@@ -59,70 +63,144 @@ fn stream_checked(reduction: Reduction, query: &[f32], rows: &Rows<'_>, out: &mu
 #[target_feature(enable = "neon")]
 fn gather_neon(reduction: Reduction, query: &[f32], rows: &Rows<'_>, ids: &[u32], out: &mut [f32]) {
     match reduction {
-        Reduction::Dot => gather(query, rows, ids, out, |q, r| dot(q, r)),
-        Reduction::L2Squared => gather(query, rows, ids, out, |q, r| l2_squared(q, r)),
-        Reduction::L1 => gather(query, rows, ids, out, |q, r| l1(q, r)),
+        Reduction::Dot => gather(query, rows, ids, out, |q, r| dot::<ROW_BLOCK>(q, r), |q, r| dot(q, [r])[0]),
+        Reduction::L2Squared => {
+            gather(query, rows, ids, out, |q, r| l2_squared::<ROW_BLOCK>(q, r), |q, r| l2_squared(q, [r])[0])
+        }
+        Reduction::L1 => gather(query, rows, ids, out, |q, r| l1::<ROW_BLOCK>(q, r), |q, r| l1(q, [r])[0]),
     }
 }
 
 #[target_feature(enable = "neon")]
 fn stream_neon(reduction: Reduction, query: &[f32], rows: &Rows<'_>, out: &mut [f32]) {
     match reduction {
-        Reduction::Dot => stream(query, rows, out, |q, r| dot(q, r)),
-        Reduction::L2Squared => stream(query, rows, out, |q, r| l2_squared(q, r)),
-        Reduction::L1 => stream(query, rows, out, |q, r| l1(q, r)),
+        Reduction::Dot => stream(query, rows, out, |q, r| dot(q, [r])[0]),
+        Reduction::L2Squared => stream(query, rows, out, |q, r| l2_squared(q, [r])[0]),
+        Reduction::L1 => stream(query, rows, out, |q, r| l1(q, [r])[0]),
     }
 }
 
-/// `Σ aᵢ·bᵢ`. Panics when the lengths differ.
+/// `Σ qᵢ·rᵢ` for each row. Panics when a row's length differs from the query's.
 #[inline]
 #[target_feature(enable = "neon")]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    fold(a, b, |acc, x, y| vfmaq_f32(acc, x, y))
+fn dot<const ROWS: usize>(query: &[f32], rows: [&[f32]; ROWS]) -> [f32; ROWS] {
+    fold(query, rows, |acc, q, r| mul_add(acc, q, r))
 }
 
-/// `Σ (aᵢ − bᵢ)²`. Panics when the lengths differ.
+/// `Σ (qᵢ − rᵢ)²` for each row. Panics when a row's length differs from the query's.
 #[inline]
 #[target_feature(enable = "neon")]
-fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
-    fold(a, b, |acc, x, y| {
-        let diff = vsubq_f32(x, y);
-        vfmaq_f32(acc, diff, diff)
+fn l2_squared<const ROWS: usize>(query: &[f32], rows: [&[f32]; ROWS]) -> [f32; ROWS] {
+    fold(query, rows, |acc, q, r| {
+        let diff = sub(q, r);
+        mul_add(acc, diff, diff)
     })
 }
 
-/// `Σ |aᵢ − bᵢ|`. Panics when the lengths differ.
+/// `Σ |qᵢ − rᵢ|` for each row. Panics when a row's length differs from the query's.
 #[inline]
 #[target_feature(enable = "neon")]
-fn l1(a: &[f32], b: &[f32]) -> f32 {
-    fold(a, b, |acc, x, y| vaddq_f32(acc, vabdq_f32(x, y)))
+fn l1<const ROWS: usize>(query: &[f32], rows: [&[f32]; ROWS]) -> [f32; ROWS] {
+    fold(query, rows, |acc, q, r| add(acc, abs_diff(q, r)))
 }
 
-/// Runs `step(accumulator, a_chunk, b_chunk)` over both slices 4 floats at a time and sums the
-/// accumulators. `step` must map a pair of zero chunks to an unchanged accumulator: the tail is
-/// loaded with its missing lanes zeroed.
+/// Runs `step(accumulator, query_chunk, row_chunk)` over the query and each row 4 floats at a
+/// time and sums each row's accumulators. Each query chunk is loaded once for all rows; each row
+/// gets the same sequence of operations whatever `ROWS` is. `step` must leave an accumulator
+/// unchanged for a pair of zero chunks: the tail is loaded with its missing lanes zeroed.
 #[inline]
 #[target_feature(enable = "neon")]
-fn fold(a: &[f32], b: &[f32], step: impl Fn(float32x4_t, float32x4_t, float32x4_t) -> float32x4_t) -> f32 {
-    assert_eq!(a.len(), b.len(), "distance kernels need slices of equal length");
-    let (a_chunks, a_tail) = a.as_chunks::<LANES>();
-    let (b_chunks, b_tail) = b.as_chunks::<LANES>();
-    let (a_groups, a_rest) = a_chunks.as_chunks::<ACCUMULATORS>();
-    let (b_groups, b_rest) = b_chunks.as_chunks::<ACCUMULATORS>();
+fn fold<const ROWS: usize>(
+    query: &[f32],
+    rows: [&[f32]; ROWS],
+    step: impl Fn(float32x4_t, float32x4_t, float32x4_t) -> float32x4_t,
+) -> [f32; ROWS] {
+    let q = Chunks::<LANES, ACCUMULATORS>::new(query);
+    let rows = rows.map(|row| {
+        assert_eq!(row.len(), query.len(), "distance kernels need slices of equal length");
+        Chunks::<LANES, ACCUMULATORS>::new(row)
+    });
 
-    let mut acc = [vdupq_n_f32(0.0); ACCUMULATORS];
-    for (x, y) in a_groups.iter().zip(b_groups) {
-        for k in 0..ACCUMULATORS {
-            acc[k] = step(acc[k], load(&x[k]), load(&y[k]));
+    let mut acc = [[zero(); ACCUMULATORS]; ROWS];
+    for (g, q_group) in q.groups.iter().enumerate() {
+        let q_regs: [float32x4_t; ACCUMULATORS] = std::array::from_fn(|k| load(&q_group[k]));
+        for (row_acc, row) in acc.iter_mut().zip(&rows) {
+            for k in 0..ACCUMULATORS {
+                row_acc[k] = step(row_acc[k], q_regs[k], load(&row.groups[g][k]));
+            }
         }
     }
-    for (x, y) in a_rest.iter().zip(b_rest) {
-        acc[0] = step(acc[0], load(x), load(y));
+    for (c, q_chunk) in q.rest.iter().enumerate() {
+        let q_reg = load(q_chunk);
+        for (row_acc, row) in acc.iter_mut().zip(&rows) {
+            row_acc[0] = step(row_acc[0], q_reg, load(&row.rest[c]));
+        }
     }
-    if !a_tail.is_empty() {
-        acc[1] = step(acc[1], load(&zero_padded(a_tail)), load(&zero_padded(b_tail)));
+    if !q.tail.is_empty() {
+        let q_reg = load(&zero_padded(q.tail));
+        for (row_acc, row) in acc.iter_mut().zip(&rows) {
+            row_acc[1] = step(row_acc[1], q_reg, load(&zero_padded(row.tail)));
+        }
     }
-    vaddvq_f32(vaddq_f32(vaddq_f32(acc[0], acc[1]), vaddq_f32(acc[2], acc[3])))
+    acc.map(|[a0, a1, a2, a3]| sum_lanes(add(add(a0, a1), add(a2, a3))))
+}
+
+// Register arithmetic. Recent toolchains declare these intrinsics safe inside NEON-enabled
+// functions, older ones `unsafe` (for the target feature alone); wrapping each call keeps this file
+// compiling, warning-free, on both.
+
+/// `acc + a·b`, fused.
+#[inline]
+#[target_feature(enable = "neon")]
+#[allow(unused_unsafe)]
+fn mul_add(acc: float32x4_t, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+    // SAFETY: NEON is enabled in this function; the intrinsic only computes on registers.
+    unsafe { vfmaq_f32(acc, a, b) }
+}
+
+/// `a − b`.
+#[inline]
+#[target_feature(enable = "neon")]
+#[allow(unused_unsafe)]
+fn sub(a: float32x4_t, b: float32x4_t) -> float32x4_t {
+    // SAFETY: NEON is enabled in this function; the intrinsic only computes on registers.
+    unsafe { vsubq_f32(a, b) }
+}
+
+/// `|a − b|`.
+#[inline]
+#[target_feature(enable = "neon")]
+#[allow(unused_unsafe)]
+fn abs_diff(a: float32x4_t, b: float32x4_t) -> float32x4_t {
+    // SAFETY: NEON is enabled in this function; the intrinsic only computes on registers.
+    unsafe { vabdq_f32(a, b) }
+}
+
+/// `a + b`.
+#[inline]
+#[target_feature(enable = "neon")]
+#[allow(unused_unsafe)]
+fn add(a: float32x4_t, b: float32x4_t) -> float32x4_t {
+    // SAFETY: NEON is enabled in this function; the intrinsic only computes on registers.
+    unsafe { vaddq_f32(a, b) }
+}
+
+/// The sum of the four lanes.
+#[inline]
+#[target_feature(enable = "neon")]
+#[allow(unused_unsafe)]
+fn sum_lanes(v: float32x4_t) -> f32 {
+    // SAFETY: NEON is enabled in this function; the intrinsic only computes on registers.
+    unsafe { vaddvq_f32(v) }
+}
+
+/// Four zero lanes.
+#[inline]
+#[target_feature(enable = "neon")]
+#[allow(unused_unsafe)]
+fn zero() -> float32x4_t {
+    // SAFETY: NEON is enabled in this function; the intrinsic only computes on registers.
+    unsafe { vdupq_n_f32(0.0) }
 }
 
 /// The first `min(len, 4)` floats of `values`, followed by zeros.

@@ -3,7 +3,8 @@
 //!
 //! Each kernel keeps eight independent partial sums. That breaks the serial dependency of one
 //! running sum, which lets LLVM map the lanes onto whatever vector registers the build target has
-//! (SSE2 on plain x86_64) without reassociating floating-point additions on its own.
+//! (SSE2 on plain x86_64) without reassociating floating-point additions on its own. Rows are
+//! scored one at a time: the reference stays as simple as it can be.
 
 use super::batch::{gather, stream};
 use super::{KernelTable, Reduction};
@@ -22,17 +23,17 @@ pub(crate) fn table() -> &'static KernelTable {
 }
 
 /// `Σ aᵢ·bᵢ`. Panics when the lengths differ.
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+fn dot(a: &[f32], b: &[f32]) -> f32 {
     fold(a, b, |x, y| x * y)
 }
 
 /// `Σ (aᵢ − bᵢ)²`. Panics when the lengths differ.
-pub(crate) fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
     fold(a, b, |x, y| (x - y) * (x - y))
 }
 
 /// `Σ |aᵢ − bᵢ|`. Panics when the lengths differ.
-pub(crate) fn l1(a: &[f32], b: &[f32]) -> f32 {
+fn l1(a: &[f32], b: &[f32]) -> f32 {
     fold(a, b, |x, y| (x - y).abs())
 }
 
@@ -40,10 +41,10 @@ pub(crate) fn l1(a: &[f32], b: &[f32]) -> f32 {
 #[inline(always)]
 fn fold(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
     assert_eq!(a.len(), b.len(), "distance kernels need slices of equal length");
-    let (a_blocks, a_tail) = a.as_chunks::<LANES>();
-    let (b_blocks, b_tail) = b.as_chunks::<LANES>();
+    let (a_chunks, a_tail) = a.as_chunks::<LANES>();
+    let (b_chunks, b_tail) = b.as_chunks::<LANES>();
     let mut partial = [0.0f32; LANES];
-    for (x, y) in a_blocks.iter().zip(b_blocks) {
+    for (x, y) in a_chunks.iter().zip(b_chunks) {
         for lane in 0..LANES {
             partial[lane] += term(x[lane], y[lane]);
         }
@@ -63,9 +64,9 @@ fn pairwise_sum(p: [f32; LANES]) -> f32 {
 
 fn gather_scalar(reduction: Reduction, query: &[f32], rows: &Rows<'_>, ids: &[u32], out: &mut [f32]) {
     match reduction {
-        Reduction::Dot => gather(query, rows, ids, out, dot),
-        Reduction::L2Squared => gather(query, rows, ids, out, l2_squared),
-        Reduction::L1 => gather(query, rows, ids, out, l1),
+        Reduction::Dot => gather(query, rows, ids, out, |q, [r]| [dot(q, r)], dot),
+        Reduction::L2Squared => gather(query, rows, ids, out, |q, [r]| [l2_squared(q, r)], l2_squared),
+        Reduction::L1 => gather(query, rows, ids, out, |q, [r]| [l1(q, r)], l1),
     }
 }
 
