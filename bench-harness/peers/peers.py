@@ -423,20 +423,29 @@ def measure_peer(peer: Peer, base: np.ndarray, queries: np.ndarray, gt: np.ndarr
             peer.set_ef(ef)
         for q in queries[: min(args.warmup, len(queries))]:
             peer.query(q, k)
-        lat = []
-        found = []
+        # Best of --repeats passes (by QPS, with that pass's latencies): other work on a shared
+        # machine only ever slows a pass down.
+        best = None
         perf = time.perf_counter_ns
-        t_all = perf()
-        for q in queries:
-            t0 = perf()
-            ids = peer.query(q, k)
-            lat.append(perf() - t0)
-            found.append(ids)
-        total_s = (perf() - t_all) / 1e9
+        for _ in range(max(1, args.repeats)):
+            lat = []
+            found = []
+            t_all = perf()
+            for q in queries:
+                t0 = perf()
+                ids = peer.query(q, k)
+                lat.append(perf() - t0)
+                found.append(ids)
+            total_s = (perf() - t_all) / 1e9
+            if best is None or total_s < best[0]:
+                best = (total_s, lat, found)
+        total_s, lat, found = best
         rec = recall_at_k(found, gt, k)
-        t0 = time.perf_counter()
-        peer.batch(queries, k, args.threads)
-        batch_s = time.perf_counter() - t0
+        batch_s = float("inf")
+        for _ in range(max(1, args.repeats)):
+            t0 = time.perf_counter()
+            peer.batch(queries, k, args.threads)
+            batch_s = min(batch_s, time.perf_counter() - t0)
         peer.set_search_threads(1)
         lat.sort()
         point = {
@@ -500,6 +509,7 @@ def parse_args(argv=None):
     p.add_argument("--peers", default=",".join(PEERS), help=f"comma-separated subset of {','.join(PEERS)}")
     p.add_argument("--seed", type=int, default=100, help="hnswlib random_seed (others are deterministic)")
     p.add_argument("--warmup", type=int, default=100, help="queries run untimed before each sweep point")
+    p.add_argument("--repeats", type=int, default=1, help="timed passes per sweep point; the fastest is kept")
     p.add_argument("--recall-targets", default="0.90,0.95,0.99")
     p.add_argument("--out", help="also write the JSON document here")
     p.add_argument(
@@ -583,6 +593,7 @@ def main(argv=None) -> int:
             "build_threads": args.build_threads,
             "seed": args.seed,
             "warmup": args.warmup,
+            "repeats": args.repeats,
             "metric": args.metric,
         },
         "dataset": {

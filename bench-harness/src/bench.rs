@@ -73,31 +73,44 @@ fn measure_inner(engine: &mut dyn Engine, ds: &Dataset, cfg: &Config, out: &mut 
             for i in 0..cfg.warmup.min(nq) {
                 engine.search(ds.query(i), k)?;
             }
-            let mut lat_us = Vec::with_capacity(nq);
-            let mut found = Vec::with_capacity(nq);
-            let t_all = Instant::now();
-            for i in 0..nq {
-                let t0 = Instant::now();
-                let ids = engine.search(ds.query(i), k)?;
-                lat_us.push(t0.elapsed().as_secs_f64() * 1e6);
-                found.push(ids);
+            // Best of `repeats` passes (by QPS, with that pass's latencies): other work on a shared
+            // machine only ever slows a pass down.
+            let mut best: Option<SweepPoint> = None;
+            for _ in 0..cfg.repeats.max(1) {
+                let mut lat_us = Vec::with_capacity(nq);
+                let mut found = Vec::with_capacity(nq);
+                let t_all = Instant::now();
+                for i in 0..nq {
+                    let t0 = Instant::now();
+                    let ids = engine.search(ds.query(i), k)?;
+                    lat_us.push(t0.elapsed().as_secs_f64() * 1e6);
+                    found.push(ids);
+                }
+                let total = t_all.elapsed().as_secs_f64();
+                lat_us.sort_by(f64::total_cmp);
+                let p = SweepPoint {
+                    ef_search: ef,
+                    recall: recall_at_k(&found, &ds.truth, k),
+                    qps: nq as f64 / total,
+                    batch_qps: None,
+                    p50_us: percentile(&lat_us, 50.0),
+                    p95_us: percentile(&lat_us, 95.0),
+                    p99_us: percentile(&lat_us, 99.0),
+                };
+                if best.as_ref().is_none_or(|b| p.qps > b.qps) {
+                    best = Some(p);
+                }
             }
-            let total = t_all.elapsed().as_secs_f64();
-            lat_us.sort_by(f64::total_cmp);
-            Ok(SweepPoint {
-                ef_search: ef,
-                recall: recall_at_k(&found, &ds.truth, k),
-                qps: nq as f64 / total,
-                batch_qps: None,
-                p50_us: percentile(&lat_us, 50.0),
-                p95_us: percentile(&lat_us, 95.0),
-                p99_us: percentile(&lat_us, 99.0),
-            })
+            Ok(best.expect("at least one pass"))
         })?;
-        let t0 = Instant::now();
-        let batch_found = many.install(|| engine.batch_search(&batch, k))?;
-        let batch_s = t0.elapsed().as_secs_f64();
-        let batch_recall = recall_at_k(&batch_found, &ds.truth, k);
+        let mut batch_s = f64::MAX;
+        let mut batch_recall = 0.0;
+        for _ in 0..cfg.repeats.max(1) {
+            let t0 = Instant::now();
+            let batch_found = many.install(|| engine.batch_search(&batch, k))?;
+            batch_s = batch_s.min(t0.elapsed().as_secs_f64());
+            batch_recall = recall_at_k(&batch_found, &ds.truth, k);
+        }
         let point = SweepPoint { batch_qps: Some(nq as f64 / batch_s), ..point };
         if (batch_recall - point.recall).abs() > 0.02 {
             eprintln!(

@@ -33,6 +33,9 @@ pub struct Config {
     /// Queries run untimed before each sweep point.
     #[serde(default = "default_warmup")]
     pub warmup: usize,
+    /// Timed passes per sweep point; the fastest is kept (shared machines only ever slow a pass).
+    #[serde(default = "default_repeats")]
+    pub repeats: usize,
     /// Vectors per `insert_batch` call (0 = all at once).
     #[serde(default)]
     pub insert_batch: usize,
@@ -197,6 +200,9 @@ fn default_build_threads() -> Vec<usize> {
 }
 fn default_warmup() -> usize {
     100
+}
+fn default_repeats() -> usize {
+    1
 }
 fn default_m() -> usize {
     16

@@ -112,6 +112,7 @@ pub fn run(harness: &Path, ds: &Dataset, cfg: &Config, list: &[String]) -> Resul
         .args(["--peers", &list.join(",")])
         .args(["--seed", &cfg.seed.to_string()])
         .args(["--warmup", &cfg.warmup.to_string()])
+        .args(["--repeats", &cfg.repeats.to_string()])
         .args(["--recall-targets", &csv(cfg.recall_levels.iter().map(|r| r.to_string()).collect())]);
     if let Some(limit) = ds.limit {
         cmd.args(["--limit", &limit.to_string()]);
