@@ -1,0 +1,64 @@
+//! Format compatibility: this build must keep reading the files that format version 1 wrote.
+//! `tests/compat/v1.needle` was written by this test with `NEEDLE_WRITE_FIXTURE=1` and is
+//! committed; it must never be regenerated once a later format version exists.
+
+use needle::{CollectionConfig, Database, DatabaseConfig, DistanceFunction, QuantizationType};
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/compat/v1.needle");
+
+fn vector(i: usize) -> Vec<f32> {
+    (0..16).map(|d| ((i * 13 + d * 5) % 23) as f32 / 23.0 - 0.4).collect()
+}
+
+fn write_fixture(path: &std::path::Path) {
+    let _ = std::fs::remove_file(path);
+    let db = Database::open(path).unwrap();
+    let a = db.create_collection_with_config(CollectionConfig::new("cosine-hnsw", 16)).unwrap();
+    let b = db
+        .create_collection_with_config(
+            CollectionConfig::new("l2-sq8", 16)
+                .with_distance(DistanceFunction::Euclidean)
+                .with_quantization(QuantizationType::Scalar),
+        )
+        .unwrap();
+    let f = db.create_collection_with_config(CollectionConfig::new("dot-flat", 16).with_index("flat")).unwrap();
+    for i in 0..1200 {
+        let meta = serde_json::json!({"i": i, "name": format!("item {i}")});
+        a.insert(&format!("a{i}"), &vector(i), Some(meta)).unwrap();
+        b.insert(&format!("b{i}"), &vector(i), None).unwrap();
+        if i < 100 {
+            f.insert(&format!("f{i}"), &vector(i), None).unwrap();
+        }
+    }
+    a.delete("a7").unwrap();
+    db.save().unwrap();
+    drop((a, b, f, db));
+    let _ = std::fs::remove_file(needle::wal_path(path));
+    let _ = std::fs::remove_file(needle::lock_path(path));
+}
+
+#[test]
+fn version_1_files_stay_readable() {
+    let path = std::path::Path::new(FIXTURE);
+    if std::env::var_os("NEEDLE_WRITE_FIXTURE").is_some() {
+        write_fixture(path);
+    }
+    let bytes = std::fs::read(path).expect("the committed v1 fixture");
+    assert_eq!(&bytes[0..8], b"NEEDLEDB");
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 1);
+    let db = Database::open_with_config(path, DatabaseConfig::new().with_read_only(true)).unwrap();
+    assert_eq!(db.list_collections().unwrap(), vec!["cosine-hnsw", "dot-flat", "l2-sq8"]);
+    let a = db.collection("cosine-hnsw").unwrap();
+    assert_eq!(a.count().unwrap(), 1199);
+    assert!(a.get("a7").unwrap().is_none());
+    let rec = a.get("a42").unwrap().unwrap();
+    assert_eq!(rec.vector, vector(42));
+    assert_eq!(rec.metadata, Some(serde_json::json!({"i": 42, "name": "item 42"})));
+    assert_eq!(a.search(&vector(42), 1).unwrap()[0].distance.abs() < 1e-6, true);
+    let b = db.collection("l2-sq8").unwrap();
+    assert!(b.info().unwrap().quantized);
+    assert_eq!(b.search(&vector(500), 1).unwrap()[0].distance, 0.0);
+    let f = db.collection("dot-flat").unwrap();
+    assert_eq!(f.count().unwrap(), 100);
+    assert_eq!(f.config().index, "flat");
+}
