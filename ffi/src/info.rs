@@ -63,10 +63,14 @@ pub(crate) fn build_info_json() -> serde_json::Value {
     ];
     let components: serde_json::Map<String, serde_json::Value> =
         kinds.iter().map(|k| (k.to_string(), serde_json::json!(reg.ids(*k)))).collect();
-    let plugins: Vec<serde_json::Value> = Vec::new();
+    let plugins: Vec<serde_json::Value> = needle_api::plugins::loaded()
+        .into_iter()
+        .map(|p| serde_json::json!({"id": p.id, "kind": p.kind.to_string(), "version": p.version, "path": p.path}))
+        .collect();
     serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
         "abi_version": NEEDLE_ABI_VERSION,
+        "plugin_abi_version": needle_core::plugin::abi::NEEDLE_PLUGIN_ABI_VERSION,
         "simd_backend": needle_api::simd_backend(),
         "components": components,
         "plugins": plugins,

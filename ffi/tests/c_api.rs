@@ -65,6 +65,23 @@ fn compile(src: &Path, out_dir: &Path) -> PathBuf {
     exe
 }
 
+/// The C plugin (plugins/distance-chebyshev), compiled here so the C test can load it through the
+/// config string.
+fn c_plugin(out_dir: &Path) -> PathBuf {
+    let so = out_dir.join("libneedle_chebyshev.so");
+    let out = Command::new("gcc")
+        .args(["-O2", "-std=c11", "-shared", "-fPIC", "-I"])
+        .arg(root().join("include"))
+        .arg(root().join("plugins/distance-chebyshev/chebyshev.c"))
+        .arg("-o")
+        .arg(&so)
+        .arg("-lm")
+        .output()
+        .expect("gcc runs");
+    assert!(out.status.success(), "building the C plugin failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    so
+}
+
 fn run(cmd: &mut Command, what: &str) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -81,11 +98,12 @@ fn c_tests_pass_natively_and_under_valgrind() {
         assert!(std::env::var_os("CI").is_none(), "valgrind is required in CI (apt-get install valgrind)");
         eprintln!("valgrind not installed: running the C tests natively only");
     }
+    let plugin = c_plugin(tmp.path());
     for src in c_tests() {
         let exe = compile(&src, tmp.path());
         let scratch = tmp.path().join(format!("{}-native", src.file_stem().unwrap().to_string_lossy()));
         std::fs::create_dir_all(&scratch).unwrap();
-        run(Command::new(&exe).arg(&scratch), &format!("{} (native)", src.display()));
+        run(Command::new(&exe).arg(&scratch).arg(&plugin), &format!("{} (native)", src.display()));
         if valgrind {
             let scratch = tmp.path().join(format!("{}-valgrind", src.file_stem().unwrap().to_string_lossy()));
             std::fs::create_dir_all(&scratch).unwrap();
@@ -99,7 +117,8 @@ fn c_tests_pass_natively_and_under_valgrind() {
                         "--quiet",
                     ])
                     .arg(&exe)
-                    .arg(&scratch),
+                    .arg(&scratch)
+                    .arg(&plugin),
                 &format!("{} (valgrind)", src.display()),
             );
         }

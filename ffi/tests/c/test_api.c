@@ -305,12 +305,43 @@ static void test_collections(const char *dir) {
     FAILS(needle_db_open(junk, NULL, &db), NEEDLE_NOT_A_NEEDLE_FILE);
 }
 
+/* A plugin named in the config string: create a collection with its distance, search, reopen. */
+static void test_plugin(const char *dir, const char *plugin) {
+    char path[4096], cfg[8192];
+    snprintf(path, sizeof path, "%s/plugin.needle", dir);
+    snprintf(cfg, sizeof cfg, "{\"plugins\":[\"%s\"]}", plugin);
+    needle_db *db = NULL;
+    needle_collection *c = NULL;
+    OK(needle_db_open(path, cfg, &db));
+    OK(needle_db_create_collection(db, "cheb", 2, "{\"distance\":\"chebyshev\",\"index\":\"flat\"}", &c));
+    float a[2] = {0.0f, 0.0f}, b[2] = {3.0f, 1.0f}, q[2] = {2.0f, 5.0f};
+    OK(needle_collection_insert(c, "a", a, 2, NULL));
+    OK(needle_collection_insert(c, "b", b, 2, NULL));
+    needle_hits *hits = NULL;
+    OK(needle_collection_search(c, q, 2, 2, NULL, &hits));
+    CHECK(hits != NULL && hits->len == 2 && strcmp(hits->hits[0].id, "b") == 0 && hits->hits[0].distance == 4.0f);
+    needle_hits_free(hits);
+    char *info = NULL;
+    OK(needle_build_info(&info));
+    CHECK(info != NULL && strstr(info, "\"chebyshev\"") != NULL);
+    needle_string_free(info);
+    needle_collection_free(c);
+    OK(needle_db_close(db));
+    snprintf(cfg, sizeof cfg, "{\"plugins\":[\"%s/no-such-plugin.so\"]}", dir);
+    FAILS(needle_db_open(path, cfg, &db), NEEDLE_PLUGIN);
+    OK(needle_db_open(path, NULL, &db)); /* the plugin stays loaded in this process */
+    OK(needle_db_collection(db, "cheb", &c));
+    needle_collection_free(c);
+    OK(needle_db_close(db));
+}
+
 int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : ".";
     test_versions();
     test_status_strings();
     test_null_handles();
     test_collections(dir);
+    if (argc > 2) test_plugin(dir, argv[2]);
     printf("%d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;
 }
