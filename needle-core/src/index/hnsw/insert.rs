@@ -12,8 +12,9 @@
 //! Concurrency: searches read lists without locks (see `graph.rs` for why that is sound); every
 //! change to a list — the new node's own, or a neighbour's read-modify-write — happens under that
 //! node's lock (a striped array of mutexes; a thread never holds two list locks at once, so there
-//! is no lock ordering to get wrong). The entry point sits behind its own mutex, held for the whole insertion only by a node
-//! that will raise the top layer — as rare as `1/M^L` — so other insertions never wait on it long.
+//! is no lock ordering to get wrong). The entry point sits behind its own mutex, held for a whole
+//! insertion only by a node that raises the top layer — about `log_M(n)` times in a whole build —
+//! and otherwise just long enough to read it.
 
 use parking_lot::{Mutex, MutexGuard};
 
