@@ -22,6 +22,7 @@ pub mod cipher;
 pub mod components;
 pub mod distance;
 pub mod error;
+pub mod filter;
 pub mod format;
 pub mod fvecs;
 pub mod index;
