@@ -462,3 +462,21 @@ async fn too_many_concurrent_requests_get_503_not_a_hang() {
     let (status, _) = t.get("/health").await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let t = start(|o| o.limits = Limits { header_timeout: Duration::from_secs(1), ..Limits::default() }).await;
+    let addr = host_port(&t.url);
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    s.write_all(format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ").as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the connection was still open after 10 s");
+    assert!(started.elapsed() < Duration::from_secs(5), "closed only after {:?}", started.elapsed());
+    let (status, _) = server_common::parse_response(&buf);
+    assert!(status == 0 || status == 408, "{status}");
+    let (s, _) = t.get("/health").await;
+    assert_eq!(s, StatusCode::OK);
+}

@@ -28,6 +28,9 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Requests handled at once; more get 503 `overloaded` at once (default 256).
     pub max_concurrent_requests: usize,
+    /// A connection that takes longer to send a request's headers is closed (default 10 s):
+    /// slow-header clients cannot hold connections open.
+    pub header_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -40,6 +43,7 @@ impl Default for Limits {
             max_ef: 4096,
             request_timeout: Duration::from_secs(30),
             max_concurrent_requests: 256,
+            header_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -48,6 +48,8 @@ pub use routes::{router, PUBLIC, ROUTES};
 pub use state::AppState;
 pub use tls::{server_config as tls_server_config, TlsFiles};
 
+use hyper_util::rt::TokioTimer;
+
 use crate::{Database, Durability, Error, Result};
 
 /// How to run the server.
@@ -113,9 +115,18 @@ impl Server {
         let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let handle = axum_server::Handle::new();
         let is_tls = tls.is_some();
+        let header_timeout = state.limits().header_timeout;
         let task = match tls {
-            None => tokio::spawn(axum_server::from_tcp(listener).handle(handle.clone()).serve(app)),
-            Some(cfg) => tokio::spawn(axum_server::from_tcp_rustls(listener, cfg).handle(handle.clone()).serve(app)),
+            None => {
+                let mut server = axum_server::from_tcp(listener);
+                server.http_builder().http1().timer(TokioTimer::new()).header_read_timeout(header_timeout);
+                tokio::spawn(server.handle(handle.clone()).serve(app))
+            }
+            Some(cfg) => {
+                let mut server = axum_server::from_tcp_rustls(listener, cfg);
+                server.http_builder().http1().timer(TokioTimer::new()).header_read_timeout(header_timeout);
+                tokio::spawn(server.handle(handle.clone()).serve(app))
+            }
         };
         tracing::info!(%addr, tls = is_tls, keys = state.keys().len(), "needle server listening");
         Ok(Server { addr, tls: is_tls, state, handle, task, grace: opts.shutdown_grace })
