@@ -15,7 +15,7 @@ use std::time::Instant;
 use needle_core::fvecs::read_fvecs;
 use needle_core::index::HnswFactory;
 use needle_core::store::{Scorer, VectorStore};
-use needle_core::{Distance, Index, IndexFactory, IndexSearch, Metric, Registry, Rows, SearchStats, VectorSource};
+use needle_core::{Distance, Index, IndexFactory, IndexSearch, Registry, SearchStats, VectorSource};
 use rayon::prelude::*;
 use serde_json::json;
 
@@ -46,50 +46,9 @@ fn data_dir() -> PathBuf {
     }
 }
 
-/// Cosine from the registry once the distance module has landed; until then a plain scalar one.
+/// The built-in cosine distance (SIMD where the CPU has it).
 fn cosine() -> Arc<dyn Distance> {
-    Registry::with_builtins().distance("cosine").unwrap_or_else(|_| Arc::new(ScalarCosine))
-}
-
-/// `1 − q·v / (‖q‖ ‖v‖)` with the stored norms; the fallback while no built-in cosine exists.
-#[derive(Debug)]
-struct ScalarCosine;
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
-impl Distance for ScalarCosine {
-    fn id(&self) -> &str {
-        "cosine"
-    }
-    fn metric(&self) -> Option<Metric> {
-        Some(Metric::Cosine)
-    }
-    fn backend_name(&self) -> &str {
-        "scalar"
-    }
-    fn needs_norms(&self) -> bool {
-        true
-    }
-    fn distances_to_ids(&self, q: &[f32], qn: f32, rows: &Rows<'_>, ids: &[u32], out: &mut [f32]) {
-        for (o, &id) in out.iter_mut().zip(ids) {
-            *o = 1.0 - dot(q, rows.row(id as usize)) / (qn * rows.norm(id as usize));
-        }
-    }
-    fn distances_to_all(&self, q: &[f32], qn: f32, rows: &Rows<'_>, out: &mut [f32]) {
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = 1.0 - dot(q, rows.row(i)) / (qn * rows.norm(i));
-        }
-    }
+    Registry::with_builtins().distance("cosine").expect("the built-in cosine distance")
 }
 
 fn exact_top(base: &[Vec<f64>], q: &[f32], depth: usize, keep: impl Fn(usize) -> bool) -> Vec<u32> {

@@ -6,7 +6,8 @@
 //! 2. on each layer from `min(level, L)` down to 0, a beam search with `efConstruction` gives `W`,
 //!    the heuristic picks `M` neighbours from it, the node's list is written, and each neighbour
 //!    gets a reverse link — shrunk back to `M_max` (layer 0: `M_max0`) by the same heuristic when
-//!    that overfills it; `W` seeds the next layer down;
+//!    that overfills it (with `keepPrunedConnections`, by dropping the one candidate the heuristic
+//!    would drop, found directly: see `select::redundant_index`); `W` seeds the next layer down;
 //! 3. a node above the current top layer becomes the entry point.
 //!
 //! Concurrency: searches read lists without locks (see `graph.rs` for why that is sound); every
@@ -22,7 +23,7 @@ use super::graph::{Entry, Graph};
 use super::params::Params;
 use super::scratch::Scratch;
 use super::search::{AcceptAll, Beam, Layer};
-use super::select::select_neighbours;
+use super::select::{redundant_index, select_neighbours};
 use crate::index::topk::Near;
 use crate::{SearchStats, VectorSource};
 
@@ -144,10 +145,16 @@ impl Builder<'_> {
         s.ranked.clear();
         s.ranked.extend(s.batch.iter().zip(&s.dists).map(|(&n, &d)| Near::new(n, d)));
         s.ranked.sort_unstable();
-        let keep = self.params.keep_pruned;
-        select_neighbours(self.source, &s.ranked, self.graph.cap(level), keep, &mut s.kept, &mut s.select);
         s.batch.clear();
-        s.batch.extend(s.kept.iter().map(|n| n.slot));
+        if self.params.keep_pruned {
+            // Refilled from the pruned candidates, the list loses exactly one: find it directly.
+            let drop = redundant_index(self.source, &s.ranked, &mut s.select);
+            s.ranked.remove(drop);
+            s.batch.extend(s.ranked.iter().map(|n| n.slot));
+        } else {
+            select_neighbours(self.source, &s.ranked, self.graph.cap(level), false, &mut s.kept, &mut s.select);
+            s.batch.extend(s.kept.iter().map(|n| n.slot));
+        }
         self.graph.write_links(e, level, &s.batch);
     }
 }

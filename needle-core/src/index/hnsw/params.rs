@@ -25,7 +25,7 @@ pub const DEFAULT_EF_SEARCH: usize = 40;
 pub const DEFAULT_SEED: u64 = 42;
 /// Default `keepPrunedConnections`.
 ///
-/// Measured on wordnet-minilm (20k slice): refilling lists with pruned candidates costs about 1.5×
+/// Measured on wordnet-minilm (20k slice): refilling lists with pruned candidates costs about 1.25×
 /// the distance computations while building, but the fuller lists give about one point more
 /// recall@10 at the same search time (e.g. 0.966 vs 0.955 at equal QPS around `ef = 24`), and
 /// search speed is what the index is tuned for.
