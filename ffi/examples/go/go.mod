@@ -1,0 +1,3 @@
+module needle.example/cgo
+
+go 1.19

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds libneedle.so and runs the C++ and Go (cgo) examples against it.
+# Usage: ffi/examples/run.sh   (from anywhere; needs g++ and go)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+# The test profile: after `cargo test` everything but the cdylib itself is already built.
+cargo build --quiet --profile test -p needle-ffi --lib
+lib="$root/target/debug"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "== C++ example"
+g++ -std=c++17 -Wall -Wextra -Werror -I "$root/include" "$root/ffi/examples/cpp/example.cc" \
+  -L "$lib" -Wl,-rpath,"$lib" -lneedle -o "$work/cpp-example"
+"$work/cpp-example"
+
+echo "== Go (cgo) example"
+(cd "$root/ffi/examples/go" && CGO_ENABLED=1 CGO_LDFLAGS="-L$lib -Wl,-rpath,$lib" GOFLAGS=-mod=mod go build -o "$work/go-example" .)
+"$work/go-example"
