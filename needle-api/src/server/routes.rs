@@ -99,7 +99,12 @@ async fn observe(req: Request, next: Next) -> Response {
     let response = next.run(req).await;
     let status = response.status();
     let elapsed = start.elapsed();
-    crate::metrics::record_http(method.as_str(), &route, status.as_u16(), elapsed);
+    // Label values stay bounded: the route is a template or "unmatched", the method a known one.
+    let method_label = match method.as_str() {
+        m @ ("GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS") => m,
+        _ => "OTHER",
+    };
+    crate::metrics::record_http(method_label, &route, status.as_u16(), elapsed);
     let micros = elapsed.as_micros() as u64;
     if status.is_server_error() {
         tracing::error!(%method, route, status = status.as_u16(), micros, "request");
