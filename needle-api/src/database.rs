@@ -423,6 +423,7 @@ impl Database {
             quantizer,
             ids: HashMap::new(),
             records: Vec::new(),
+            meta: crate::filter::MetaIndexes::new(config.text_field.as_deref()),
         };
         Ok(self.new_collection(config, components, distance, state))
     }

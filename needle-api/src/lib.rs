@@ -25,6 +25,8 @@ mod config;
 mod database;
 mod durability;
 mod encryption;
+mod explain;
+mod filter;
 mod persist;
 pub mod plugins;
 mod search;
@@ -42,6 +44,8 @@ pub use config::{
 pub use database::{lock_path, wal_path, Database};
 pub use durability::Durability;
 pub use encryption::EncryptionConfig;
+pub use explain::{Explained, PhaseTimes, SearchProfile, Strategy};
+pub use needle_core::filter::Filter;
 pub use needle_core::{ComponentKind, Error, ErrorCode, Registry, Result};
 pub use search::{SearchParams, SearchResult};
 pub use validate::{collection_name as validate_collection_name, MAX_ID_BYTES, MAX_K};

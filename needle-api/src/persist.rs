@@ -219,7 +219,9 @@ pub(crate) fn decode_collection(
     if ids.len() as u64 != entry.live || index.len() != ids.len() {
         return Err(Error::corrupted(format!("collection '{name}'"), 0, "live counts disagree"));
     }
-    Ok((distance, State { store, index, quantizer, ids, records }))
+    // Field indexes and BM25 postings are derived from the records: rebuilt here, not stored.
+    let meta = crate::filter::MetaIndexes::rebuilt(config.text_field.as_deref(), &records);
+    Ok((distance, State { store, index, quantizer, ids, records, meta }))
 }
 
 #[cfg(test)]

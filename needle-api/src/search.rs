@@ -1,6 +1,9 @@
 //! Per-query knobs ([`SearchParams`]) and results ([`SearchResult`]).
 
+use needle_core::filter::Filter;
 use serde::{Deserialize, Serialize};
+
+use crate::explain::Strategy;
 
 /// One search hit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,12 +27,17 @@ pub struct SearchParams {
     pub include_metadata: bool,
     /// With quantization: candidates rescored exactly, as a multiple of k (collection default when `None`).
     pub rescore_factor: Option<usize>,
+    /// Only vectors whose metadata matches (see [`Filter`]); results are `min(k, matches)`.
+    pub filter: Option<Filter>,
+    /// Overrides the planner's choice (`Exact` scans exactly; `Graph`/`FilteredGraph` walk the
+    /// index). `None`: chosen per query from the filter's selectivity (see `needle::filter`).
+    pub strategy: Option<Strategy>,
 }
 
 impl SearchParams {
     /// `k` results, collection defaults for everything else.
     pub fn new(k: usize) -> Self {
-        SearchParams { k, ef_search: None, include_metadata: true, rescore_factor: None }
+        SearchParams { k, ef_search: None, include_metadata: true, rescore_factor: None, filter: None, strategy: None }
     }
     /// Sets `ef_search` for this query.
     pub fn with_ef_search(mut self, ef: usize) -> Self {
@@ -44,6 +52,16 @@ impl SearchParams {
     /// Sets the rescore factor for this query.
     pub fn with_rescore_factor(mut self, factor: usize) -> Self {
         self.rescore_factor = Some(factor);
+        self
+    }
+    /// Keeps only vectors whose metadata matches `filter`.
+    pub fn with_filter(mut self, filter: Filter) -> Self {
+        self.filter = Some(filter);
+        self
+    }
+    /// Forces a search strategy instead of letting the planner choose.
+    pub fn with_strategy(mut self, strategy: Strategy) -> Self {
+        self.strategy = Some(strategy);
         self
     }
 }

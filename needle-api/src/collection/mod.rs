@@ -9,6 +9,10 @@ mod state;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use std::time::Instant;
+
+use needle_core::filter::Filter;
+use needle_core::index::topk::scan_top_k;
 use needle_core::{Components, Distance, Error, IndexSearch, Registry, Result, SearchStats, VectorSource};
 use parking_lot::RwLock;
 use rayon::prelude::*;
@@ -16,6 +20,8 @@ use serde::Serialize;
 
 use crate::config::CollectionConfig;
 use crate::durability::Log;
+use crate::explain::{us, Explained, SearchProfile, Strategy};
+use crate::filter::{self as plan, Matches};
 use crate::search::{SearchParams, SearchResult};
 use crate::validate;
 use crate::wal_ops::{self, Item};
@@ -119,7 +125,7 @@ impl Collection {
         &self.shared.config
     }
 
-    fn check_alive(&self) -> Result<()> {
+    pub(crate) fn check_alive(&self) -> Result<()> {
         if self.shared.dropped.load(Ordering::Acquire) {
             return Err(Error::CollectionNotFound(self.shared.config.name.clone()));
         }
@@ -137,7 +143,7 @@ impl Collection {
         Ok(())
     }
 
-    fn check_vector(&self, v: &[f32]) -> Result<()> {
+    pub(crate) fn check_vector(&self, v: &[f32]) -> Result<()> {
         let d = &self.shared.distance;
         validate::vector(v, self.dimensions(), d.needs_norms(), d.id())
     }
@@ -339,16 +345,50 @@ impl Collection {
         self.search_with(query, &SearchParams::new(k))
     }
 
-    /// Search with per-query parameters.
+    /// Search with per-query parameters (ef, metadata, a filter, a forced strategy).
     pub fn search_with(&self, query: &[f32], params: &SearchParams) -> Result<Vec<SearchResult>> {
+        Ok(self.search_profiled(query, params, params.filter.as_ref())?.results)
+    }
+
+    /// The `k` nearest vectors whose metadata matches `filter`: `min(k, matches)` results, closest
+    /// first. Few matches are scanned exactly, many are searched in the graph (see [`Filter`] for
+    /// the language and `SearchParams::with_strategy` to override the choice).
+    pub fn search_with_filter(&self, query: &[f32], k: usize, filter: &Filter) -> Result<Vec<SearchResult>> {
+        Ok(self.search_profiled(query, &SearchParams::new(k), Some(filter))?.results)
+    }
+
+    /// Like [`search`](Self::search), with a profile of how the query ran: strategy, `ef`,
+    /// layers, nodes visited, distance computations, candidates rescored, time per phase.
+    pub fn search_explain(&self, query: &[f32], k: usize) -> Result<Explained> {
+        self.search_explain_with(query, &SearchParams::new(k))
+    }
+
+    /// Like [`search_with`](Self::search_with), with a profile (see [`search_explain`](Self::search_explain)).
+    pub fn search_explain_with(&self, query: &[f32], params: &SearchParams) -> Result<Explained> {
+        self.search_profiled(query, params, params.filter.as_ref())
+    }
+
+    fn search_profiled(&self, query: &[f32], params: &SearchParams, filter: Option<&Filter>) -> Result<Explained> {
+        let t0 = Instant::now();
         self.check_alive()?;
         validate::k(params.k)?;
         self.check_vector(query)?;
         let st = self.shared.state.read();
-        self.search_locked(&st, query, params, &mut SearchStats::default())
+        let mut profile = SearchProfile::default();
+        let matches = filter.map(|f| {
+            let t = Instant::now();
+            let m = plan::matching(&st, f);
+            profile.phases.filter_us = us(t.elapsed());
+            m
+        });
+        let results = self.search_locked(&st, query, params, matches.as_ref(), &mut profile)?;
+        profile.phases.total_us = us(t0.elapsed());
+        Ok(Explained { results, profile })
     }
 
-    /// Searches many queries in parallel (rayon); results are in query order.
+    /// Searches many queries in parallel (rayon); results are in query order. `params` may carry a
+    /// filter (`SearchParams::new(k).with_filter(f)`): it is resolved once for the whole batch.
+    /// `k` overrides `params.k`.
     pub fn batch_search(
         &self,
         queries: &[Vec<f32>],
@@ -362,40 +402,94 @@ impl Collection {
             self.check_vector(q)?;
         }
         let st = self.shared.state.read();
-        queries.par_iter().map(|q| self.search_locked(&st, q, &params, &mut SearchStats::default())).collect()
+        let matches = params.filter.as_ref().map(|f| plan::matching(&st, f));
+        queries
+            .par_iter()
+            .map(|q| self.search_locked(&st, q, &params, matches.as_ref(), &mut SearchProfile::default()))
+            .collect()
     }
 
-    fn search_locked(
+    /// [`batch_search`](Self::batch_search) with a filter.
+    pub fn batch_search_with_filter(
+        &self,
+        queries: &[Vec<f32>],
+        k: usize,
+        filter: &Filter,
+    ) -> Result<Vec<Vec<SearchResult>>> {
+        self.batch_search(queries, k, Some(&SearchParams::new(k).with_filter(filter.clone())))
+    }
+
+    /// One query under the shared lock. `matches` is `params.filter` resolved (None: no filter).
+    pub(crate) fn search_locked(
         &self,
         st: &State,
         query: &[f32],
         params: &SearchParams,
-        stats: &mut SearchStats,
+        matches: Option<&Matches>,
+        profile: &mut SearchProfile,
     ) -> Result<Vec<SearchResult>> {
         #[cfg(feature = "metrics")]
         let _timer = crate::metrics::SearchTimer::start();
+        let t = Instant::now();
         let k = params.k;
         let ef = params.ef_search.unwrap_or(self.shared.config.ef_search).max(1);
         let scorer = st.search_scorer(&*self.shared.distance);
         let prepared = scorer.prepare(query);
         let quantized = scorer.is_quantized();
-        let want = if quantized {
-            k.saturating_mul(params.rescore_factor.unwrap_or(self.shared.config.rescore_factor).max(1))
-        } else {
-            k
-        };
-        let mut hits = st.index.search(&prepared, &IndexSearch { k: want, ef, filter: None }, &scorer, stats)?;
-        if quantized && !hits.is_empty() {
-            let slots: Vec<u32> = hits.iter().map(|c| c.slot).collect();
-            let mut exact = vec![0f32; slots.len()];
-            scorer.score_exact(&prepared, &slots, &mut exact);
-            for (h, d) in hits.iter_mut().zip(exact) {
-                h.distance = d;
+        let live = st.live();
+        let strategy = plan::plan(params.strategy, st.index.id(), live, matches, ef);
+        profile.index = st.index.id().to_string();
+        profile.k = k;
+        profile.live = live;
+        profile.filter_matches = matches.map(|m| m.count);
+        profile.selectivity = matches.map(|m| if live == 0 { 0.0 } else { m.count as f64 / live as f64 });
+        let mut stats = SearchStats::default();
+        let t_search = Instant::now();
+        profile.phases.plan_us = us(t_search - t);
+        let mut rescore_us = 0.0;
+        let mut hits = if strategy == Strategy::Exact || matches.is_some_and(|m| m.count == 0) {
+            profile.strategy = Strategy::Exact;
+            match matches {
+                Some(m) => scan_top_k(m.set.iter(), k, &prepared, &scorer, true, &mut stats),
+                None => scan_top_k(st.meta.fields.live().iter(), k, &prepared, &scorer, true, &mut stats),
             }
-            hits.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.slot.cmp(&b.slot)));
-        }
+        } else {
+            profile.quantized = quantized;
+            let want = if quantized {
+                k.saturating_mul(params.rescore_factor.unwrap_or(self.shared.config.rescore_factor).max(1))
+            } else {
+                k
+            };
+            profile.ef = ef.max(want);
+            let keep = |s: u32| matches.is_some_and(|m| m.set.contains(s));
+            let filter: Option<&(dyn Fn(u32) -> bool + Sync)> = if matches.is_some() { Some(&keep) } else { None };
+            let mut hits = st.index.search(&prepared, &IndexSearch { k: want, ef, filter }, &scorer, &mut stats)?;
+            // An index that answered by scanning (tiny collections, an exhausted filtered walk of an
+            // index without layers) reports no layers.
+            profile.strategy = if stats.layers_traversed == 0 { Strategy::Exact } else { strategy };
+            if quantized && !hits.is_empty() {
+                let t_rescore = Instant::now();
+                let slots: Vec<u32> = hits.iter().map(|c| c.slot).collect();
+                let mut exact = vec![0f32; slots.len()];
+                scorer.score_exact(&prepared, &slots, &mut exact);
+                stats.distance_computations += slots.len() as u64;
+                profile.candidates_rescored = slots.len();
+                for (h, d) in hits.iter_mut().zip(exact) {
+                    h.distance = d;
+                }
+                hits.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.slot.cmp(&b.slot)));
+                rescore_us = us(t_rescore.elapsed());
+            }
+            hits
+        };
+        let t_fetch = Instant::now();
+        profile.phases.search_us = us(t_fetch - t_search) - rescore_us;
+        profile.phases.rescore_us = rescore_us;
+        profile.layers_traversed = stats.layers_traversed;
+        profile.nodes_visited = stats.nodes_visited;
+        profile.distance_computations = stats.distance_computations;
         hits.truncate(k);
-        Ok(hits
+        let out: Vec<SearchResult> = hits
             .into_iter()
             .filter_map(|c| {
                 st.records.get(c.slot as usize).and_then(Option::as_ref).map(|r| SearchResult {
@@ -404,7 +498,10 @@ impl Collection {
                     metadata: if params.include_metadata { r.metadata.clone() } else { None },
                 })
             })
-            .collect())
+            .collect();
+        profile.returned = out.len();
+        profile.phases.fetch_us = us(t_fetch.elapsed());
+        Ok(out)
     }
 
     /// A summary: config, components, counts, memory.

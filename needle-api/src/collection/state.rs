@@ -10,6 +10,8 @@ use std::sync::Arc;
 use needle_core::store::{Scorer, VectorStore};
 use needle_core::{Components, Distance, Index, Quantizer, Registry, Result};
 
+use crate::filter::MetaIndexes;
+
 /// A live vector's id and metadata.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Record {
@@ -27,6 +29,8 @@ pub(crate) struct State {
     pub quantizer: Box<dyn Quantizer>,
     pub ids: HashMap<String, u32>,
     pub records: Vec<Option<Record>>,
+    /// Field value indexes (filters) and BM25 postings (hybrid), by slot; kept in step here.
+    pub meta: MetaIndexes,
 }
 
 impl State {
@@ -40,12 +44,14 @@ impl State {
         let quantizer = self.quantizer.is_trained().then_some(&*self.quantizer);
         let slot = self.store.push(vector, quantizer.filter(|q| q.code_len() > 0));
         self.ids.insert(record.id.clone(), slot);
+        self.meta.insert(slot, record.metadata.as_ref());
         self.records.push(Some(record));
         let scorer = Scorer::new(&self.store, &**distance, None);
         if let Err(e) = self.index.insert(slot, &scorer) {
             // Keep maps consistent with the index: the slot exists but is dead.
             if let Some(Some(r)) = self.records.get_mut(slot as usize).map(Option::take) {
                 self.ids.remove(&r.id);
+                self.meta.remove(slot, r.metadata.as_ref());
             }
             return Err(e);
         }
@@ -61,6 +67,7 @@ impl State {
         for (record, vector) in items {
             let slot = self.store.push(vector, quantizer.filter(|q| q.code_len() > 0));
             self.ids.insert(record.id.clone(), slot);
+            self.meta.insert(slot, record.metadata.as_ref());
             self.records.push(Some(record));
             slots.push(slot);
         }
@@ -70,6 +77,7 @@ impl State {
                 if !self.index.contains(slot) {
                     if let Some(Some(r)) = self.records.get_mut(slot as usize).map(Option::take) {
                         self.ids.remove(&r.id);
+                        self.meta.remove(slot, r.metadata.as_ref());
                     }
                 }
             }
@@ -83,7 +91,9 @@ impl State {
         let Some(slot) = self.ids.get(id).copied() else { return Ok(false) };
         self.index.delete(slot)?;
         self.ids.remove(id);
-        self.records[slot as usize] = None;
+        if let Some(r) = self.records[slot as usize].take() {
+            self.meta.remove(slot, r.metadata.as_ref());
+        }
         Ok(true)
     }
 
@@ -111,6 +121,7 @@ impl State {
             quantizer: registry.quantizer(&components.quantizer)?.create(dim, &components.quantizer_params)?,
             ids: HashMap::with_capacity(self.live()),
             records: Vec::with_capacity(self.live()),
+            meta: self.meta.empty_like(),
         };
         let items: Vec<(Record, &[f32])> = self
             .records
@@ -131,6 +142,6 @@ impl State {
             .flatten()
             .map(|r| r.id.len() + 48 + r.metadata.as_ref().map_or(0, |m| m.to_string().len()))
             .sum();
-        self.store.memory_bytes() + self.index.memory_bytes() + records + self.ids.capacity() * 40
+        self.store.memory_bytes() + self.index.memory_bytes() + records + self.ids.capacity() * 40 + self.meta.memory_bytes()
     }
 }

@@ -1,0 +1,149 @@
+//! Filtered search: the per-collection metadata indexes kept in step with every write, and the
+//! planner that picks how a filtered query runs.
+//!
+//! # How a filtered query runs
+//!
+//! 1. The filter becomes the exact set of matching live slots ([`FieldIndex::matching`]: posting
+//!    lists merged as bitmaps, documents read only for values the index cannot answer). Its size is
+//!    the filter's selectivity — measured, not guessed.
+//! 2. No match: no results. Few matches: the matches are scanned exactly (full precision), which is
+//!    both exact and cheaper than a graph walk that would have to look past many non-matching
+//!    nodes. Otherwise the graph is walked with the set as the filter: non-matching nodes are still
+//!    traversed (the graph stays connected through them) but never returned, and the HNSW search
+//!    falls back to an exact scan of the matches itself when its walk runs out of budget — so a
+//!    filtered search always returns `min(k, matches)` results.
+//! 3. "Few" is a cost model: a walk that keeps `ef` matching results at selectivity `s` computes
+//!    about [`GRAPH_COST_PER_EF`]` · ef / s` distances (measured on wordnet-minilm), a scan computes
+//!    one per match; the cheaper one wins. [`SearchParams::with_strategy`] overrides the choice.
+//!
+//! The set is computed once per call, so [`Collection::batch_search`] shares it across queries.
+//!
+//! [`SearchParams::with_strategy`]: crate::SearchParams::with_strategy
+//! [`Collection::batch_search`]: crate::Collection::batch_search
+
+use needle_core::filter::{FieldIndex, Filter, SlotSet};
+use serde_json::Value;
+
+use crate::collection::{Record, State};
+use crate::explain::Strategy;
+
+/// Distances a filtered graph walk computes per unit of `ef` at selectivity 1 (it scales with
+/// `1 / selectivity`). Measured with `search_explain` on wordnet-minilm slices; see
+/// `tests/filter_recall.rs`.
+pub const GRAPH_COST_PER_EF: f64 = 24.0;
+
+/// Secondary indexes over a collection's metadata, by slot: the field value indexes for filters
+/// and (feature `hybrid`) the BM25 index over the configured text field.
+#[derive(Debug, Default)]
+pub(crate) struct MetaIndexes {
+    pub fields: FieldIndex,
+    #[cfg(feature = "hybrid")]
+    pub text: Option<crate::hybrid::TextIndex>,
+}
+
+impl MetaIndexes {
+    /// Empty indexes; `text_field` names the metadata field BM25 indexes (feature `hybrid`).
+    pub fn new(text_field: Option<&str>) -> Self {
+        let _ = text_field;
+        MetaIndexes {
+            fields: FieldIndex::new(),
+            #[cfg(feature = "hybrid")]
+            text: text_field.map(crate::hybrid::TextIndex::new),
+        }
+    }
+
+    /// Indexes built from existing records (used when a collection is loaded from its file).
+    pub fn rebuilt(text_field: Option<&str>, records: &[Option<Record>]) -> Self {
+        let mut m = MetaIndexes::new(text_field);
+        for (slot, r) in records.iter().enumerate() {
+            if let Some(r) = r {
+                m.insert(slot as u32, r.metadata.as_ref());
+            }
+        }
+        m
+    }
+
+    /// Empty indexes of the same kind (same text field).
+    pub fn empty_like(&self) -> Self {
+        MetaIndexes {
+            fields: FieldIndex::new(),
+            #[cfg(feature = "hybrid")]
+            text: self.text.as_ref().map(|t| crate::hybrid::TextIndex::new(t.field())),
+        }
+    }
+
+    /// A live slot was added with this metadata.
+    pub fn insert(&mut self, slot: u32, metadata: Option<&Value>) {
+        self.fields.insert(slot, metadata);
+        #[cfg(feature = "hybrid")]
+        if let Some(t) = &mut self.text {
+            t.insert(slot, metadata);
+        }
+    }
+
+    /// A slot was deleted; `metadata` is what it was inserted with.
+    pub fn remove(&mut self, slot: u32, metadata: Option<&Value>) {
+        self.fields.remove(slot, metadata);
+        #[cfg(feature = "hybrid")]
+        if let Some(t) = &mut self.text {
+            t.remove(slot, metadata);
+        }
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        #[allow(unused_mut)]
+        let mut b = self.fields.memory_bytes();
+        #[cfg(feature = "hybrid")]
+        if let Some(t) = &self.text {
+            b += t.memory_bytes();
+        }
+        b
+    }
+}
+
+/// A filter resolved against a collection: the exact set of matching live slots.
+#[derive(Debug, Clone)]
+pub(crate) struct Matches {
+    pub set: SlotSet,
+    pub count: usize,
+}
+
+/// The live slots matching `filter`.
+pub(crate) fn matching(st: &State, filter: &Filter) -> Matches {
+    let records = &st.records;
+    let set = st.meta.fields.matching(filter, &|s| records.get(s as usize).and_then(Option::as_ref)?.metadata.as_ref());
+    let count = set.len();
+    Matches { set, count }
+}
+
+/// Picks the strategy for a query: `forced` when given, otherwise exact for indexes that are exact
+/// anyway or when scanning the matches is cheaper than the estimated graph walk.
+pub(crate) fn plan(
+    forced: Option<Strategy>,
+    index_id: &str,
+    live: usize,
+    matches: Option<&Matches>,
+    ef: usize,
+) -> Strategy {
+    if let Some(s) = forced {
+        return match (s, matches) {
+            (Strategy::Exact, _) => Strategy::Exact,
+            (_, Some(_)) => Strategy::FilteredGraph,
+            (_, None) => Strategy::Graph,
+        };
+    }
+    if index_id == "flat" {
+        return Strategy::Exact;
+    }
+    let Some(m) = matches else { return Strategy::Graph };
+    if m.count == 0 || live == 0 {
+        return Strategy::Exact;
+    }
+    let selectivity = m.count as f64 / live as f64;
+    let graph_cost = (GRAPH_COST_PER_EF * ef as f64 / selectivity).min(live as f64);
+    if (m.count as f64) <= graph_cost {
+        Strategy::Exact
+    } else {
+        Strategy::FilteredGraph
+    }
+}
