@@ -42,7 +42,10 @@ fn serve(db: &Path, extra: &[&str]) -> (Child, String, std::thread::JoinHandle<S
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     // "needle: serving <db> on http://127.0.0.1:PORT"
     let url = line.trim().rsplit(' ').next().unwrap().to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    if !url.starts_with("http://127.0.0.1:") {
+        let _ = child.kill();
+        panic!("needle serve did not start: stdout {line:?}, stderr:\n{}", logs.join().unwrap());
+    }
     (child, url.trim_start_matches("http://").to_string(), logs)
 }
 
