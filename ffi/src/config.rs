@@ -36,7 +36,7 @@ struct DbJson {
 fn hex_key(s: &str) -> FfiResult<Vec<u8>> {
     let bad =
         || FfiError::new(needle_status::NEEDLE_INVALID_CONFIG, "database config: encryption_key must be hex digits");
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(bad());
     }
     (0..s.len())

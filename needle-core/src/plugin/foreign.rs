@@ -109,8 +109,8 @@ impl PluginHandle {
         let vt_size = unsafe { std::ptr::read_unaligned(d.vtable.cast::<u32>()) } as usize;
         let (kind, need, complete) = match d.kind {
             kind::DISTANCE => {
-                // SAFETY: checked below to be at least this large before any other field is used.
                 let complete = vt_size >= std::mem::size_of::<PluginDistanceVTable>() && {
+                    // SAFETY: the size check above covers the whole struct.
                     let v = unsafe { &*d.vtable.cast::<PluginDistanceVTable>() };
                     v.distances_to_ids.is_some() && v.distances_to_all.is_some()
                 };
@@ -372,7 +372,7 @@ impl QuantizerFactory for ForeignQuantizerFactory {
         // SAFETY: arguments are valid for the call; `obj` receives the plugin's instance.
         let s = unsafe { vt.create.expect("checked at load")(vt.state, dim, params.as_ptr(), &mut obj, &mut err) };
         self.plugin.check(s, &err)?;
-        ForeignQuantizer::new(self.plugin.clone(), obj, dim)
+        ForeignQuantizer::boxed(self.plugin.clone(), obj, dim)
     }
     fn load(&self, dim: usize, bytes: &[u8]) -> Result<Box<dyn Quantizer>> {
         let vt = self.plugin.quantizer_vt();
@@ -383,7 +383,7 @@ impl QuantizerFactory for ForeignQuantizerFactory {
             vt.load.expect("checked at load")(vt.state, dim, bytes.as_ptr(), bytes.len(), &mut obj, &mut err)
         };
         self.plugin.check(s, &err)?;
-        ForeignQuantizer::new(self.plugin.clone(), obj, dim)
+        ForeignQuantizer::boxed(self.plugin.clone(), obj, dim)
     }
 }
 
@@ -407,7 +407,7 @@ impl std::fmt::Debug for ForeignQuantizer {
 }
 
 impl ForeignQuantizer {
-    fn new(plugin: Arc<PluginHandle>, obj: *mut c_void, dim: usize) -> Result<Box<dyn Quantizer>> {
+    fn boxed(plugin: Arc<PluginHandle>, obj: *mut c_void, dim: usize) -> Result<Box<dyn Quantizer>> {
         if obj.is_null() {
             return Err(plugin_err(format!("plugin '{}' returned no quantizer", plugin.id)));
         }
@@ -494,7 +494,7 @@ impl Quantizer for ForeignQuantizer {
     }
     fn distances_to_ids(&self, prepared: &[u8], metric: Metric, codes: &Codes<'_>, ids: &[u32], out: &mut [f32]) {
         assert_eq!(ids.len(), out.len(), "one output per id");
-        let rows = if codes.code_len == 0 { 0 } else { codes.data.len() / codes.code_len };
+        let rows = codes.data.len().checked_div(codes.code_len).unwrap_or(0);
         assert!(ids.iter().all(|&i| (i as usize) < rows), "id out of range");
         // SAFETY: every buffer is valid for its stated length during the call; ids are in range.
         unsafe {
@@ -547,7 +547,7 @@ impl IndexFactory for ForeignIndexFactory {
         // SAFETY: arguments are valid for the call; `obj` receives the plugin's instance.
         let s = unsafe { vt.create.expect("checked at load")(vt.state, dim, params.as_ptr(), &mut obj, &mut err) };
         self.plugin.check(s, &err)?;
-        ForeignIndex::new(self.plugin.clone(), obj)
+        ForeignIndex::boxed(self.plugin.clone(), obj)
     }
     fn load(&self, dim: usize, params: &serde_json::Value, bytes: &[u8]) -> Result<Box<dyn Index>> {
         let vt = self.plugin.index_vt();
@@ -567,7 +567,7 @@ impl IndexFactory for ForeignIndexFactory {
             )
         };
         self.plugin.check(s, &err)?;
-        ForeignIndex::new(self.plugin.clone(), obj)
+        ForeignIndex::boxed(self.plugin.clone(), obj)
     }
 }
 
@@ -589,7 +589,7 @@ impl std::fmt::Debug for ForeignIndex {
 }
 
 impl ForeignIndex {
-    fn new(plugin: Arc<PluginHandle>, obj: *mut c_void) -> Result<Box<dyn Index>> {
+    fn boxed(plugin: Arc<PluginHandle>, obj: *mut c_void) -> Result<Box<dyn Index>> {
         if obj.is_null() {
             return Err(plugin_err(format!("plugin '{}' returned no index", plugin.id)));
         }

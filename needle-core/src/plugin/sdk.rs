@@ -122,10 +122,11 @@ unsafe fn rows<'a>(r: *const PluginRows) -> Rows<'a> {
     // Rows::len divides data.len() by stride, so hand it whole rows.
     let full = r.rows * r.stride;
     Rows {
-        // SAFETY: data holds rows * stride floats (ABI), norms holds rows floats when non-NULL.
+        // SAFETY: data holds rows * stride floats (ABI).
         data: unsafe { slice(r.data, full) },
         stride: r.stride,
         dim: r.dim,
+        // SAFETY: norms holds rows floats when non-NULL (ABI).
         norms: unsafe { slice(r.norms, r.rows) },
     }
 }

@@ -132,7 +132,7 @@ fn index_round_trip_matches_builtin_with_filter() {
     assert_eq!(ours.len(), 199);
     assert!(ours.contains(5) && !ours.contains(4));
     let q = scorer.prepare(&rows[4]);
-    let even = |s: u32| s % 2 == 0;
+    let even = |s: u32| s.is_multiple_of(2);
     for filter in [None, Some(&even as &(dyn Fn(u32) -> bool + Sync))] {
         let p = IndexSearch { k: 10, ef: 32, filter };
         let (mut sa, mut sb) = (SearchStats::default(), SearchStats::default());

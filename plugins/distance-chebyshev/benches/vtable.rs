@@ -7,6 +7,7 @@
 //! - `c-chebyshev/vtable`: the C plugin (shared library) through the vtable.
 //!
 //! Each call scores one query against a batch of `n` rows picked by id (as HNSW does).
+#![allow(missing_docs)] // criterion_group! generates an undocumented pub fn
 
 use std::sync::{Arc, OnceLock};
 
