@@ -10,7 +10,7 @@ use super::common::{metadata_text, open_read, truncate};
 use super::error::{invalid, CliResult, Context};
 use super::source::FvecsFile;
 use super::Global;
-use crate::{Collection, Error, SearchParams, SearchResult};
+use crate::{Collection, Error, Filter, SearchParams, SearchProfile, SearchResult};
 
 /// Arguments of `needle search`.
 #[derive(Debug, Clone, Args)]
@@ -41,9 +41,36 @@ pub struct SearchArgs {
     /// HNSW ef_search for this query [default: the collection's].
     #[arg(long, value_name = "N")]
     pub ef: Option<usize>,
+    /// Only vectors whose metadata matches this filter, e.g. '{"year": {"$gte": 2000}}'
+    /// ($eq $ne $gt $gte $lt $lte $in $nin $exists $and $or $not; dotted paths).
+    #[arg(long, value_name = "JSON")]
+    pub filter: Option<String>,
+    /// Also print how the search ran: strategy, ef, layers, nodes visited, distance
+    /// computations, candidates rescored, time per phase.
+    #[arg(long)]
+    pub explain: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Prints a search profile, one field per line.
+pub fn print_profile(p: &SearchProfile) {
+    println!("strategy:              {}", p.strategy);
+    println!("index:                 {}", p.index);
+    println!("k / ef:                {} / {}", p.k, p.ef);
+    if let (Some(m), Some(s)) = (p.filter_matches, p.selectivity) {
+        println!("filter matches:        {m} of {} ({:.3}%)", p.live, s * 100.0);
+    }
+    println!("layers traversed:      {}", p.layers_traversed);
+    println!("nodes visited:         {}", p.nodes_visited);
+    println!("distance computations: {}", p.distance_computations);
+    println!("candidates rescored:   {}{}", p.candidates_rescored, if p.quantized { " (quantized)" } else { "" });
+    let t = &p.phases;
+    println!(
+        "time (us):             filter {:.1}, plan {:.1}, search {:.1}, rescore {:.1}, fetch {:.1}, total {:.1}",
+        t.filter_us, t.plan_us, t.search_us, t.rescore_us, t.fetch_us, t.total_us
+    );
 }
 
 /// Parses "0.1, 0.2 0.3" (commas and/or whitespace, optional brackets).
@@ -98,8 +125,12 @@ pub fn run(a: SearchArgs, _g: Global) -> CliResult<()> {
     if let Some(ef) = a.ef {
         params = params.with_ef_search(ef);
     }
+    if let Some(f) = &a.filter {
+        params = params.with_filter(f.parse::<Filter>().context(|| "--filter".to_string())?);
+    }
     let start = Instant::now();
-    let hits = c.search_with(&q, &params)?;
+    let explained = c.search_explain_with(&q, &params)?;
+    let (hits, profile) = (explained.results, explained.profile);
     let took = (start.elapsed().as_secs_f64() * 1e6).round() / 1e3;
     if a.json {
         let results: Vec<_> = hits
@@ -109,9 +140,12 @@ pub fn run(a: SearchArgs, _g: Global) -> CliResult<()> {
                 |(i, h)| serde_json::json!({"rank": i + 1, "id": h.id, "distance": h.distance, "metadata": h.metadata}),
             )
             .collect();
-        let out = serde_json::json!({
+        let mut out = serde_json::json!({
             "collection": a.collection, "k": a.k, "took_ms": took, "results": results,
         });
+        if a.explain {
+            out["explain"] = serde_json::to_value(&profile).map_err(|e| Error::Internal(e.to_string()))?;
+        }
         println!("{out}");
         return Ok(());
     }
@@ -121,6 +155,9 @@ pub fn run(a: SearchArgs, _g: Global) -> CliResult<()> {
     }
     print_table(&hits);
     eprintln!("{} results in {took:.2} ms", hits.len());
+    if a.explain {
+        print_profile(&profile);
+    }
     Ok(())
 }
 
