@@ -18,7 +18,7 @@ pub const DEFAULT_EF_CONSTRUCTION: usize = 200;
 ///
 /// Chosen by measurement on real sentence embeddings (wordnet-minilm, 384-d, cosine, k = 10,
 /// `M = 16`, `efConstruction = 200`): recall@10 ≈ 0.99 on a 20,000-vector slice
-/// (`tests/hnsw_recall.rs`) and ≈ 0.977 on the full 116k set, where `ef = 24` is ≈ 0.955 and
+/// (`tests/hnsw_recall.rs`) and ≈ 0.975 on the full 116k set, where `ef = 24` is ≈ 0.955 and
 /// `ef = 32` ≈ 0.968. The margin keeps recall above 0.95 as collections grow past that size.
 pub const DEFAULT_EF_SEARCH: usize = 40;
 /// Default seed of the level generator.

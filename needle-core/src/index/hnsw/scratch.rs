@@ -8,7 +8,8 @@
 //!
 //! The visited set is an array of 16-bit generation stamps: starting a search bumps the generation
 //! instead of clearing the array, so its cost is independent of the index size except once every
-//! 65,535 searches.
+//! 65,535 searches. A thread keeps its scratch — about 2 bytes per slot of the largest index it
+//! searched, plus `ef`-sized heaps — until it exits.
 
 use std::cell::RefCell;
 use std::collections::BinaryHeap;

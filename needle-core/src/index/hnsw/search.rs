@@ -5,7 +5,7 @@
 //! - When a node is expanded, all its unvisited neighbours are gathered first, prefetched, and
 //!   scored with **one** [`VectorSource::score`] call, so a SIMD or quantized kernel sees a batch
 //!   and the `dyn` call is paid once per node, not per pair.
-//! - All mutable state lives in a per-thread [`Scratch`]; a search allocates only its result.
+//! - All mutable state lives in a per-thread [`Scratch`]; a search allocates only for its results.
 //! - The layer search is generic over which nodes may be returned ([`Accept`]), so the common
 //!   unfiltered case (and every search made while building) compiles to a loop with no per-node
 //!   checks.
