@@ -31,6 +31,7 @@ pub mod quant;
 pub mod registry;
 pub mod storage;
 pub mod store;
+pub mod text;
 pub mod traits;
 
 pub use components::Components;
