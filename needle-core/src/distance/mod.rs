@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 pub use dispatch::{Backend, SIMD_ENV_VAR};
 pub use metric::{CosineDistance, DotDistance, EuclideanDistance, ManhattanDistance};
+pub use simd::prefetch_slice;
 
 use crate::Distance;
 

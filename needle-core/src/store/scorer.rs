@@ -57,13 +57,39 @@ impl VectorSource for Scorer<'_> {
     }
 
     fn prepare_slot(&self, slot: u32) -> PreparedQuery {
-        self.prepare(self.store.vector(slot))
+        let vector = self.store.vector(slot);
+        let code = match self.quantizer {
+            Some((q, m)) => q.prepare_query(vector, m),
+            None => Vec::new(),
+        };
+        // The store already keeps norms when the distance needs them: don't recompute.
+        let rows = self.store.rows();
+        let norm = if rows.norms.is_empty() { l2_norm(vector) } else { rows.norm(slot as usize) };
+        PreparedQuery { vector: vector.to_vec(), norm, code }
     }
 
     fn score(&self, query: &PreparedQuery, slots: &[u32], out: &mut [f32]) {
         match self.quantizer {
             Some((q, m)) => q.distances_to_ids(&query.code, m, &self.store.codes(), slots, out),
             None => self.score_exact(query, slots, out),
+        }
+    }
+
+    fn prefetch(&self, slot: u32) {
+        match self.quantizer {
+            Some(_) => {
+                let codes = self.store.codes();
+                let start = slot as usize * codes.code_len;
+                if let Some(code) = codes.data.get(start..start + codes.code_len) {
+                    crate::distance::prefetch_slice(code);
+                }
+            }
+            None => {
+                let s = slot as usize;
+                if s < self.store.len() {
+                    crate::distance::prefetch_slice(self.store.vector(slot));
+                }
+            }
         }
     }
 

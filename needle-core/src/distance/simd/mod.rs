@@ -16,6 +16,7 @@ mod batch;
 #[cfg(all(feature = "simd", any(target_arch = "x86_64", target_arch = "aarch64")))]
 mod chunks;
 mod prefetch;
+pub use prefetch::prefetch_slice;
 mod scalar;
 
 #[cfg(all(feature = "simd", target_arch = "x86_64"))]

@@ -19,9 +19,9 @@ pub(super) fn prefetch_row(rows: &Rows<'_>, id: u32) {
     }
 }
 
-/// Hints that every cache line of `values` will be read soon.
+/// Hints that every cache line of `values` will be read soon (any element type).
 #[inline(always)]
-fn prefetch_slice(values: &[f32]) {
+pub fn prefetch_slice<T>(values: &[T]) {
     #[cfg(target_arch = "x86_64")]
     {
         use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
