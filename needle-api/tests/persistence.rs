@@ -123,12 +123,12 @@ fn bad_files_give_typed_errors() {
     let good = std::fs::read(&path).unwrap();
     // Truncation anywhere and flipped bytes anywhere: a typed error or the correct data, never a panic.
     let probe = dir.path().join("probe.needle");
-    for cut in (0..good.len()).step_by(7) {
+    for cut in 0..good.len() {
         std::fs::write(&probe, &good[..cut]).unwrap();
         let e = Database::open(&probe).unwrap_err();
         assert!(matches!(e.code(), ErrorCode::NotANeedleFile | ErrorCode::Corrupted), "cut {cut}: {e}");
     }
-    for i in (0..good.len()).step_by(3) {
+    for i in 0..good.len() {
         let mut bad = good.clone();
         bad[i] ^= 0x5a;
         std::fs::write(&probe, &bad).unwrap();
