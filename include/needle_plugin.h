@@ -20,8 +20,9 @@
  *     ever freed by the other side's allocator;
  *   - pointers the host passes are valid only for the duration of the call.
  *
- * Thread safety: distance functions, and every quantizer/index instance function except `train`,
- * `insert`, `insert_batch` and `remove`, may be called from many threads at once.
+ * Thread safety: distance, cipher and storage functions, and every quantizer/index instance
+ * function except `train`, `insert`, `insert_batch` and `remove`, may be called from many threads
+ * at once.
  *
  * Layout is checked against the host's Rust definitions by needle-core's plugin tests. */
 #ifndef NEEDLE_PLUGIN_H
@@ -37,8 +38,7 @@ extern "C" {
 /** The plugin ABI version this header describes. */
 #define NEEDLE_PLUGIN_ABI_VERSION 1
 
-/** Plugin kinds (needle_plugin_descriptor.kind). Cipher and storage are reserved: this host
- * version refuses them. */
+/** Plugin kinds (needle_plugin_descriptor.kind). */
 #define NEEDLE_PLUGIN_KIND_INDEX 1
 #define NEEDLE_PLUGIN_KIND_DISTANCE 2
 #define NEEDLE_PLUGIN_KIND_QUANTIZER 3
@@ -197,6 +197,40 @@ typedef struct needle_index_vtable {
     needle_plugin_status (*save)(const void *ix, needle_plugin_bytes *out, needle_plugin_error *err);
     size_t (*memory_bytes)(const void *ix);
 } needle_index_vtable;
+
+/** A cipher: authenticated encryption of whole records. A failed check in open() returns 14. */
+typedef struct needle_cipher_vtable {
+    uint32_t struct_size;
+    uint32_t key_len;          /**< key bytes create() expects (0: none) */
+    void *state;
+    void (*release)(void *state);
+    needle_plugin_status (*create)(void *state, const uint8_t *key, size_t key_len, void **out,
+                                   needle_plugin_error *err);
+    void (*destroy)(void *c);
+    size_t (*overhead)(const void *c);
+    needle_plugin_status (*seal)(const void *c, const uint8_t *data, size_t len, const uint8_t *aad,
+                                 size_t aad_len, needle_plugin_bytes *out, needle_plugin_error *err);
+    needle_plugin_status (*open)(const void *c, const uint8_t *data, size_t len, const uint8_t *aad,
+                                 size_t aad_len, needle_plugin_bytes *out, needle_plugin_error *err);
+} needle_cipher_vtable;
+
+/** A storage backend: a growable byte array with durable sync. Reading past the end returns 14;
+ * writing to a read-only backend returns 18. `path` is NULL for in-memory backends. */
+typedef struct needle_storage_vtable {
+    uint32_t struct_size;
+    void *state;
+    void (*release)(void *state);
+    needle_plugin_status (*open)(void *state, const char *path, int32_t read_only, int32_t create,
+                                 void **out, needle_plugin_error *err);
+    void (*destroy)(void *s);
+    needle_plugin_status (*len)(const void *s, uint64_t *out, needle_plugin_error *err);
+    needle_plugin_status (*read_at)(const void *s, uint64_t offset, uint8_t *buf, size_t len,
+                                    needle_plugin_error *err);
+    needle_plugin_status (*write_at)(const void *s, uint64_t offset, const uint8_t *data, size_t len,
+                                     needle_plugin_error *err);
+    needle_plugin_status (*set_len)(const void *s, uint64_t len, needle_plugin_error *err);
+    needle_plugin_status (*sync)(const void *s, needle_plugin_error *err);
+} needle_storage_vtable;
 
 /** The entry symbol every plugin defines. */
 const needle_plugin_descriptor *needle_plugin_entry(void);

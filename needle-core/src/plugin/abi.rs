@@ -377,6 +377,107 @@ pub struct PluginIndexVTable {
     pub memory_bytes: Option<unsafe extern "C" fn(ix: *const c_void) -> usize>,
 }
 
+/// A cipher plugin: `create` makes a cipher for a key; `seal`/`open` may run on many threads.
+#[repr(C)]
+pub struct PluginCipherVTable {
+    /// `sizeof` this struct as the plugin was compiled.
+    pub struct_size: u32,
+    /// Key length in bytes the cipher needs (0 for none).
+    pub key_len: u32,
+    /// Opaque plugin state passed to `create`.
+    pub state: *mut c_void,
+    /// Frees `state`; may be NULL.
+    pub release: Option<unsafe extern "C" fn(state: *mut c_void)>,
+    /// A cipher for `key`.
+    pub create: Option<
+        unsafe extern "C" fn(
+            state: *mut c_void,
+            key: *const u8,
+            key_len: usize,
+            out: *mut *mut c_void,
+            err: *mut PluginError,
+        ) -> PluginStatus,
+    >,
+    /// Frees an instance.
+    pub destroy: Option<unsafe extern "C" fn(c: *mut c_void)>,
+    /// Bytes `seal` adds.
+    pub overhead: Option<unsafe extern "C" fn(c: *const c_void) -> usize>,
+    /// Encrypts and authenticates `len` bytes bound to `aad`, writing the result to `out`.
+    pub seal: Option<
+        unsafe extern "C" fn(
+            c: *const c_void,
+            data: *const u8,
+            len: usize,
+            aad: *const u8,
+            aad_len: usize,
+            out: *mut PluginBytes,
+            err: *mut PluginError,
+        ) -> PluginStatus,
+    >,
+    /// Checks and decrypts what `seal` wrote (a failed check returns 14, corrupted).
+    pub open: Option<
+        unsafe extern "C" fn(
+            c: *const c_void,
+            data: *const u8,
+            len: usize,
+            aad: *const u8,
+            aad_len: usize,
+            out: *mut PluginBytes,
+            err: *mut PluginError,
+        ) -> PluginStatus,
+    >,
+}
+
+/// A storage plugin: `open` makes a backend; its functions may run on many threads.
+#[repr(C)]
+pub struct PluginStorageVTable {
+    /// `sizeof` this struct as the plugin was compiled.
+    pub struct_size: u32,
+    /// Opaque plugin state passed to `open`.
+    pub state: *mut c_void,
+    /// Frees `state`; may be NULL.
+    pub release: Option<unsafe extern "C" fn(state: *mut c_void)>,
+    /// Opens the storage at `path` (NUL-terminated bytes; NULL for in-memory backends).
+    pub open: Option<
+        unsafe extern "C" fn(
+            state: *mut c_void,
+            path: *const c_char,
+            read_only: i32,
+            create: i32,
+            out: *mut *mut c_void,
+            err: *mut PluginError,
+        ) -> PluginStatus,
+    >,
+    /// Frees an instance.
+    pub destroy: Option<unsafe extern "C" fn(s: *mut c_void)>,
+    /// Current length into `*out`.
+    pub len: Option<unsafe extern "C" fn(s: *const c_void, out: *mut u64, err: *mut PluginError) -> PluginStatus>,
+    /// Fills `buf[len]` from `offset` (reading past the end returns 14, corrupted).
+    pub read_at: Option<
+        unsafe extern "C" fn(
+            s: *const c_void,
+            offset: u64,
+            buf: *mut u8,
+            len: usize,
+            err: *mut PluginError,
+        ) -> PluginStatus,
+    >,
+    /// Writes `len` bytes at `offset`, growing as needed.
+    pub write_at: Option<
+        unsafe extern "C" fn(
+            s: *const c_void,
+            offset: u64,
+            data: *const u8,
+            len: usize,
+            err: *mut PluginError,
+        ) -> PluginStatus,
+    >,
+    /// Truncates or zero-extends to `len`.
+    pub set_len: Option<unsafe extern "C" fn(s: *const c_void, len: u64, err: *mut PluginError) -> PluginStatus>,
+    /// Makes every write durable.
+    pub sync: Option<unsafe extern "C" fn(s: *const c_void, err: *mut PluginError) -> PluginStatus>,
+}
+
 /// Byte offsets and sizes of every ABI struct, compared with the C header's by a test.
 pub fn layout_report() -> Vec<(&'static str, usize)> {
     use std::mem::{offset_of, size_of};
@@ -404,5 +505,10 @@ pub fn layout_report() -> Vec<(&'static str, usize)> {
         ("needle_index_vtable", size_of::<PluginIndexVTable>()),
         ("needle_index_vtable.search", offset_of!(PluginIndexVTable, search)),
         ("needle_index_vtable.memory_bytes", offset_of!(PluginIndexVTable, memory_bytes)),
+        ("needle_cipher_vtable", size_of::<PluginCipherVTable>()),
+        ("needle_cipher_vtable.state", offset_of!(PluginCipherVTable, state)),
+        ("needle_cipher_vtable.open", offset_of!(PluginCipherVTable, open)),
+        ("needle_storage_vtable", size_of::<PluginStorageVTable>()),
+        ("needle_storage_vtable.sync", offset_of!(PluginStorageVTable, sync)),
     ]
 }

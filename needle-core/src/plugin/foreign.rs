@@ -10,8 +10,8 @@ use std::sync::Arc;
 use super::abi::{self, *};
 use crate::error::ComponentKind;
 use crate::traits::{
-    Candidate, Codes, Distance, Index, IndexFactory, IndexSearch, Metric, PreparedQuery, Quantizer, QuantizerFactory,
-    Rows, SearchStats, VectorSource,
+    Candidate, Cipher, CipherFactory, Codes, Distance, Index, IndexFactory, IndexSearch, Metric, PreparedQuery,
+    Quantizer, QuantizerFactory, Rows, SearchStats, StorageBackend, StorageFactory, StorageOptions, VectorSource,
 };
 use crate::{Error, Result};
 
@@ -153,11 +153,31 @@ impl PluginHandle {
                 };
                 (ComponentKind::Index, std::mem::size_of::<PluginIndexVTable>(), complete)
             }
-            kind::CIPHER | kind::STORAGE => {
-                return Err(plugin_err(format!(
-                    "{at}: plugin '{id}' is a {} plugin; this Needle loads index, distance and quantizer plugins only",
-                    if d.kind == kind::CIPHER { "cipher" } else { "storage" }
-                )))
+            kind::CIPHER => {
+                let complete = vt_size >= std::mem::size_of::<PluginCipherVTable>() && {
+                    // SAFETY: the size check above covers the whole struct.
+                    let v = unsafe { &*d.vtable.cast::<PluginCipherVTable>() };
+                    v.create.is_some()
+                        && v.destroy.is_some()
+                        && v.overhead.is_some()
+                        && v.seal.is_some()
+                        && v.open.is_some()
+                };
+                (ComponentKind::Cipher, std::mem::size_of::<PluginCipherVTable>(), complete)
+            }
+            kind::STORAGE => {
+                let complete = vt_size >= std::mem::size_of::<PluginStorageVTable>() && {
+                    // SAFETY: the size check above covers the whole struct.
+                    let v = unsafe { &*d.vtable.cast::<PluginStorageVTable>() };
+                    v.open.is_some()
+                        && v.destroy.is_some()
+                        && v.len.is_some()
+                        && v.read_at.is_some()
+                        && v.write_at.is_some()
+                        && v.set_len.is_some()
+                        && v.sync.is_some()
+                };
+                (ComponentKind::Storage, std::mem::size_of::<PluginStorageVTable>(), complete)
             }
             other => return Err(plugin_err(format!("{at}: plugin '{id}' has unknown kind {other}"))),
         };
@@ -185,6 +205,17 @@ impl PluginHandle {
         unsafe { &*self.vtable.cast::<PluginIndexVTable>() }
     }
 
+    fn cipher_vt(&self) -> &PluginCipherVTable {
+        debug_assert_eq!(self.kind, ComponentKind::Cipher);
+        // SAFETY: as above.
+        unsafe { &*self.vtable.cast::<PluginCipherVTable>() }
+    }
+    fn storage_vt(&self) -> &PluginStorageVTable {
+        debug_assert_eq!(self.kind, ComponentKind::Storage);
+        // SAFETY: as above.
+        unsafe { &*self.vtable.cast::<PluginStorageVTable>() }
+    }
+
     fn error(&self, status: PluginStatus, err: &PluginError) -> Error {
         // SAFETY: the buffer is ours; force a terminator in case the plugin filled all of it.
         let msg = {
@@ -198,6 +229,8 @@ impl PluginHandle {
             1 => Error::InvalidArgument(format!("plugin '{id}': {msg}")),
             11 => Error::InvalidConfig(format!("plugin '{id}': {msg}")),
             14 => Error::corrupted(format!("plugin '{id}' data"), 0, msg),
+            15 => Error::Io(std::io::Error::other(format!("plugin '{id}': {msg}"))),
+            18 => Error::ReadOnly(format!("plugin '{id}': {msg}")),
             21 => Error::InvalidJson(format!("plugin '{id}': {msg}")),
             _ => Error::Plugin(format!("plugin '{id}': {msg}")),
         }
@@ -228,7 +261,9 @@ impl PluginHandle {
             ComponentKind::Quantizer => {
                 Component::Quantizer(Arc::new(ForeignQuantizerFactory { plugin: self.clone() }))
             }
-            _ => Component::Index(Arc::new(ForeignIndexFactory { plugin: self.clone() })),
+            ComponentKind::Index => Component::Index(Arc::new(ForeignIndexFactory { plugin: self.clone() })),
+            ComponentKind::Cipher => Component::Cipher(Arc::new(ForeignCipherFactory { plugin: self.clone() })),
+            ComponentKind::Storage => Component::Storage(Arc::new(ForeignStorageFactory { plugin: self.clone() })),
         }
     }
 }
@@ -239,7 +274,8 @@ impl Drop for PluginHandle {
             ComponentKind::Distance => (self.distance_vt().state, self.distance_vt().release),
             ComponentKind::Quantizer => (self.quantizer_vt().state, self.quantizer_vt().release),
             ComponentKind::Index => (self.index_vt().state, self.index_vt().release),
-            _ => return,
+            ComponentKind::Cipher => (self.cipher_vt().state, self.cipher_vt().release),
+            ComponentKind::Storage => (self.storage_vt().state, self.storage_vt().release),
         };
         if let Some(release) = release {
             // SAFETY: called once, when the last adapter using the plugin is gone (ABI contract).
@@ -253,6 +289,8 @@ pub(crate) enum Component {
     Distance(Arc<dyn Distance>),
     Quantizer(Arc<dyn QuantizerFactory>),
     Index(Arc<dyn IndexFactory>),
+    Cipher(Arc<dyn CipherFactory>),
+    Storage(Arc<dyn StorageFactory>),
 }
 
 pub(crate) fn metric_from_abi(m: i32) -> Option<Metric> {
@@ -816,5 +854,216 @@ impl Index for ForeignIndex {
     fn memory_bytes(&self) -> usize {
         // SAFETY: obj is live.
         unsafe { self.vt().memory_bytes.expect("checked at load")(self.obj) }
+    }
+}
+
+/// A plugin cipher factory.
+#[derive(Debug)]
+pub struct ForeignCipherFactory {
+    plugin: Arc<PluginHandle>,
+}
+
+impl CipherFactory for ForeignCipherFactory {
+    fn id(&self) -> &str {
+        &self.plugin.id
+    }
+    fn version(&self) -> u32 {
+        self.plugin.version
+    }
+    fn key_len(&self) -> usize {
+        self.plugin.cipher_vt().key_len as usize
+    }
+    fn create(&self, key: &[u8]) -> Result<Box<dyn Cipher>> {
+        let vt = self.plugin.cipher_vt();
+        let mut obj = std::ptr::null_mut();
+        let mut err = PluginError::default();
+        // SAFETY: the key is valid for the call; `obj` receives the plugin's instance.
+        let s = unsafe { vt.create.expect("checked at load")(vt.state, key.as_ptr(), key.len(), &mut obj, &mut err) };
+        self.plugin.check(s, &err)?;
+        if obj.is_null() {
+            return Err(plugin_err(format!("plugin '{}' returned no cipher", self.plugin.id)));
+        }
+        Ok(Box::new(ForeignCipher { plugin: self.plugin.clone(), obj }))
+    }
+}
+
+/// A plugin cipher instance as a [`Cipher`].
+pub struct ForeignCipher {
+    plugin: Arc<PluginHandle>,
+    obj: *mut c_void,
+}
+
+// SAFETY: the ABI requires cipher functions to be thread-safe.
+unsafe impl Send for ForeignCipher {}
+// SAFETY: as above.
+unsafe impl Sync for ForeignCipher {}
+
+impl std::fmt::Debug for ForeignCipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForeignCipher").field("id", &self.plugin.id).finish()
+    }
+}
+
+impl Drop for ForeignCipher {
+    fn drop(&mut self) {
+        // SAFETY: obj came from this plugin's create and is destroyed once.
+        unsafe { self.plugin.cipher_vt().destroy.expect("checked at load")(self.obj) }
+    }
+}
+
+type SealFn = unsafe extern "C" fn(
+    *const c_void,
+    *const u8,
+    usize,
+    *const u8,
+    usize,
+    *mut PluginBytes,
+    *mut PluginError,
+) -> PluginStatus;
+
+impl ForeignCipher {
+    fn run(&self, f: SealFn, data: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        let mut out = sink(&mut buf);
+        let mut err = PluginError::default();
+        // SAFETY: buffers are valid for the call; the sink appends to `buf`.
+        let s = unsafe { f(self.obj, data.as_ptr(), data.len(), aad.as_ptr(), aad.len(), &mut out, &mut err) };
+        self.plugin.check(s, &err)?;
+        Ok(buf)
+    }
+}
+
+impl Cipher for ForeignCipher {
+    fn id(&self) -> &str {
+        &self.plugin.id
+    }
+    fn overhead(&self) -> usize {
+        // SAFETY: obj is live.
+        unsafe { self.plugin.cipher_vt().overhead.expect("checked at load")(self.obj) }
+    }
+    fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+        self.run(self.plugin.cipher_vt().seal.expect("checked at load"), plaintext, aad)
+    }
+    fn open(&self, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+        self.run(self.plugin.cipher_vt().open.expect("checked at load"), sealed, aad)
+    }
+}
+
+/// A plugin storage factory.
+#[derive(Debug)]
+pub struct ForeignStorageFactory {
+    plugin: Arc<PluginHandle>,
+}
+
+impl StorageFactory for ForeignStorageFactory {
+    fn id(&self) -> &str {
+        &self.plugin.id
+    }
+    fn version(&self) -> u32 {
+        self.plugin.version
+    }
+    fn open(&self, path: Option<&std::path::Path>, options: &StorageOptions) -> Result<Box<dyn StorageBackend>> {
+        let vt = self.plugin.storage_vt();
+        let path = path
+            .map(|p| {
+                let bytes =
+                    p.to_str().ok_or_else(|| Error::InvalidArgument(format!("{}: path is not UTF-8", p.display())))?;
+                CString::new(bytes).map_err(|e| Error::InvalidArgument(e.to_string()))
+            })
+            .transpose()?;
+        let mut obj = std::ptr::null_mut();
+        let mut err = PluginError::default();
+        // SAFETY: path is NULL or NUL-terminated for the call; `obj` receives the instance.
+        let s = unsafe {
+            vt.open.expect("checked at load")(
+                vt.state,
+                path.as_ref().map_or(std::ptr::null(), |p| p.as_ptr()),
+                i32::from(options.read_only),
+                i32::from(options.create),
+                &mut obj,
+                &mut err,
+            )
+        };
+        self.plugin.check(s, &err)?;
+        if obj.is_null() {
+            return Err(plugin_err(format!("plugin '{}' returned no storage", self.plugin.id)));
+        }
+        Ok(Box::new(ForeignStorage { plugin: self.plugin.clone(), obj }))
+    }
+}
+
+/// A plugin storage instance as a [`StorageBackend`].
+pub struct ForeignStorage {
+    plugin: Arc<PluginHandle>,
+    obj: *mut c_void,
+}
+
+// SAFETY: the ABI requires storage functions to be thread-safe.
+unsafe impl Send for ForeignStorage {}
+// SAFETY: as above.
+unsafe impl Sync for ForeignStorage {}
+
+impl std::fmt::Debug for ForeignStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForeignStorage").field("id", &self.plugin.id).finish()
+    }
+}
+
+impl Drop for ForeignStorage {
+    fn drop(&mut self) {
+        // SAFETY: obj came from this plugin's open and is destroyed once.
+        unsafe { self.plugin.storage_vt().destroy.expect("checked at load")(self.obj) }
+    }
+}
+
+impl StorageBackend for ForeignStorage {
+    fn id(&self) -> &str {
+        &self.plugin.id
+    }
+    fn len(&self) -> Result<u64> {
+        let (mut n, mut err) = (0u64, PluginError::default());
+        // SAFETY: obj is live; `n` is writable.
+        let s = unsafe { self.plugin.storage_vt().len.expect("checked at load")(self.obj, &mut n, &mut err) };
+        self.plugin.check(s, &err).map(|()| n)
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let mut err = PluginError::default();
+        // SAFETY: obj is live; buf is writable for its length.
+        let s = unsafe {
+            self.plugin.storage_vt().read_at.expect("checked at load")(
+                self.obj,
+                offset,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut err,
+            )
+        };
+        self.plugin.check(s, &err)
+    }
+    fn write_at(&self, offset: u64, data: &[u8]) -> Result<()> {
+        let mut err = PluginError::default();
+        // SAFETY: obj is live; data is valid for its length.
+        let s = unsafe {
+            self.plugin.storage_vt().write_at.expect("checked at load")(
+                self.obj,
+                offset,
+                data.as_ptr(),
+                data.len(),
+                &mut err,
+            )
+        };
+        self.plugin.check(s, &err)
+    }
+    fn set_len(&self, len: u64) -> Result<()> {
+        let mut err = PluginError::default();
+        // SAFETY: obj is live.
+        let s = unsafe { self.plugin.storage_vt().set_len.expect("checked at load")(self.obj, len, &mut err) };
+        self.plugin.check(s, &err)
+    }
+    fn sync(&self) -> Result<()> {
+        let mut err = PluginError::default();
+        // SAFETY: obj is live.
+        let s = unsafe { self.plugin.storage_vt().sync.expect("checked at load")(self.obj, &mut err) };
+        self.plugin.check(s, &err)
     }
 }

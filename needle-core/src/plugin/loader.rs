@@ -92,6 +92,8 @@ pub fn register(registry: &Arc<Registry>, plugin: &Arc<PluginHandle>) -> Result<
         Component::Distance(d) => registry.register_distance(d),
         Component::Quantizer(q) => registry.register_quantizer(q),
         Component::Index(i) => registry.register_index(i),
+        Component::Cipher(c) => registry.register_cipher(c),
+        Component::Storage(f) => registry.register_storage(f),
     };
     result.map_err(|e| match e {
         Error::InvalidConfig(m) => Error::Plugin(format!(

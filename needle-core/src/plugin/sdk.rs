@@ -1,5 +1,5 @@
-//! The plugin SDK: turns a Rust implementation of `Distance`, `QuantizerFactory` or
-//! `IndexFactory` into a plugin descriptor and vtable. A plugin crate (a `cdylib`) only writes
+//! The plugin SDK: turns a Rust implementation of `Distance`, `QuantizerFactory`,
+//! `IndexFactory`, `CipherFactory` or `StorageFactory` into a plugin descriptor and vtable. A plugin crate (a `cdylib`) only writes
 //!
 //! ```ignore
 //! needle_core::export_plugin!(quantizer: MyQuantizerFactory::default(), "one line of description");
@@ -18,8 +18,8 @@ use super::abi::*;
 use super::foreign::{metric_from_abi, metric_to_abi};
 use crate::traits::distance::l2_norm;
 use crate::traits::{
-    Codes, Distance, Index, IndexFactory, IndexSearch, PreparedQuery, Quantizer, QuantizerFactory, Rows, SearchStats,
-    VectorSource,
+    Cipher, CipherFactory, Codes, Distance, Index, IndexFactory, IndexSearch, PreparedQuery, Quantizer,
+    QuantizerFactory, Rows, SearchStats, StorageBackend, StorageFactory, StorageOptions, VectorSource,
 };
 use crate::{Error, Result};
 
@@ -652,11 +652,216 @@ pub fn export_index<F: IndexFactory>(f: F, description: &str) -> Exported {
     export(&name, version, kind::INDEX, description, vt)
 }
 
+// ---------------------------------------------------------------- cipher
+
+type CBox = Box<dyn Cipher>;
+
+unsafe extern "C" fn c_release<F: CipherFactory>(state: *mut c_void) {
+    // SAFETY: state is the Box<F> made in export_cipher, released once.
+    drop(unsafe { Box::from_raw(state.cast::<F>()) });
+}
+
+unsafe extern "C" fn c_create<F: CipherFactory>(
+    state: *mut c_void,
+    key: *const u8,
+    key_len: usize,
+    out: *mut *mut c_void,
+    err: *mut PluginError,
+) -> PluginStatus {
+    guard(err, || {
+        // SAFETY: state is our Box<F>; key holds key_len bytes (ABI).
+        let (f, key) = unsafe { (&*state.cast::<F>(), slice(key, key_len)) };
+        let c: CBox = f.create(key)?;
+        // SAFETY: out is writable (ABI).
+        unsafe { *out = Box::into_raw(Box::new(c)).cast() };
+        Ok(())
+    })
+}
+
+unsafe extern "C" fn c_destroy(c: *mut c_void) {
+    // SAFETY: c is an instance made by c_create, destroyed once.
+    let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(c.cast::<CBox>()) })));
+}
+
+unsafe extern "C" fn c_overhead(c: *const c_void) -> usize {
+    // SAFETY: c is a live instance.
+    catch_unwind(AssertUnwindSafe(|| unsafe { &*c.cast::<CBox>() }.overhead())).unwrap_or(0)
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn c_run(
+    c: *const c_void,
+    data: *const u8,
+    len: usize,
+    aad: *const u8,
+    aad_len: usize,
+    out: *mut PluginBytes,
+    err: *mut PluginError,
+    seal: bool,
+) -> PluginStatus {
+    guard(err, || {
+        // SAFETY: c is live; buffers hold the stated lengths (ABI).
+        let (c, data, aad) = unsafe { (&*c.cast::<CBox>(), slice(data, len), slice(aad, aad_len)) };
+        let r = if seal { c.seal(data, aad)? } else { c.open(data, aad)? };
+        append(out, &r)
+    })
+}
+
+unsafe extern "C" fn c_seal(
+    c: *const c_void,
+    data: *const u8,
+    len: usize,
+    aad: *const u8,
+    aad_len: usize,
+    out: *mut PluginBytes,
+    err: *mut PluginError,
+) -> PluginStatus {
+    // SAFETY: forwarded ABI contract.
+    unsafe { c_run(c, data, len, aad, aad_len, out, err, true) }
+}
+
+unsafe extern "C" fn c_open(
+    c: *const c_void,
+    data: *const u8,
+    len: usize,
+    aad: *const u8,
+    aad_len: usize,
+    out: *mut PluginBytes,
+    err: *mut PluginError,
+) -> PluginStatus {
+    // SAFETY: forwarded ABI contract.
+    unsafe { c_run(c, data, len, aad, aad_len, out, err, false) }
+}
+
+/// Exports a cipher factory.
+pub fn export_cipher<F: CipherFactory>(f: F, description: &str) -> Exported {
+    let (name, version, key_len) = (f.id().to_string(), f.version(), f.key_len() as u32);
+    let vt = Box::new(PluginCipherVTable {
+        struct_size: std::mem::size_of::<PluginCipherVTable>() as u32,
+        key_len,
+        state: Box::into_raw(Box::new(f)).cast(),
+        release: Some(c_release::<F>),
+        create: Some(c_create::<F>),
+        destroy: Some(c_destroy),
+        overhead: Some(c_overhead),
+        seal: Some(c_seal),
+        open: Some(c_open),
+    });
+    export(&name, version, kind::CIPHER, description, vt)
+}
+
+// ---------------------------------------------------------------- storage
+
+type SBox = Box<dyn StorageBackend>;
+
+/// # Safety
+/// `s` is an instance made by `s_open`.
+unsafe fn sref<'a>(s: *const c_void) -> &'a SBox {
+    // SAFETY: caller's contract.
+    unsafe { &*s.cast::<SBox>() }
+}
+
+unsafe extern "C" fn s_release<F: StorageFactory>(state: *mut c_void) {
+    // SAFETY: state is the Box<F> made in export_storage, released once.
+    drop(unsafe { Box::from_raw(state.cast::<F>()) });
+}
+
+unsafe extern "C" fn s_open<F: StorageFactory>(
+    state: *mut c_void,
+    path: *const c_char,
+    read_only: i32,
+    create: i32,
+    out: *mut *mut c_void,
+    err: *mut PluginError,
+) -> PluginStatus {
+    guard(err, || {
+        // SAFETY: state is our Box<F>; path is NULL or NUL-terminated (ABI).
+        let f = unsafe { &*state.cast::<F>() };
+        let path = if path.is_null() {
+            None
+        } else {
+            // SAFETY: as above.
+            let p = unsafe { CStr::from_ptr(path) }.to_str().map_err(|e| Error::InvalidArgument(e.to_string()))?;
+            Some(std::path::PathBuf::from(p))
+        };
+        let options = StorageOptions { read_only: read_only != 0, create: create != 0 };
+        let s: SBox = f.open(path.as_deref(), &options)?;
+        // SAFETY: out is writable (ABI).
+        unsafe { *out = Box::into_raw(Box::new(s)).cast() };
+        Ok(())
+    })
+}
+
+unsafe extern "C" fn s_destroy(s: *mut c_void) {
+    // SAFETY: s is an instance made by s_open, destroyed once.
+    let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(s.cast::<SBox>()) })));
+}
+
+unsafe extern "C" fn s_len(s: *const c_void, out: *mut u64, err: *mut PluginError) -> PluginStatus {
+    guard(err, || {
+        // SAFETY: s is live; out is writable (ABI).
+        unsafe { *out = sref(s).len()? };
+        Ok(())
+    })
+}
+
+unsafe extern "C" fn s_read_at(
+    s: *const c_void,
+    offset: u64,
+    buf: *mut u8,
+    len: usize,
+    err: *mut PluginError,
+) -> PluginStatus {
+    // SAFETY: s is live; buf holds len writable bytes (ABI).
+    guard(err, || unsafe { sref(s).read_at(offset, slice_mut(buf, len)) })
+}
+
+unsafe extern "C" fn s_write_at(
+    s: *const c_void,
+    offset: u64,
+    data: *const u8,
+    len: usize,
+    err: *mut PluginError,
+) -> PluginStatus {
+    // SAFETY: s is live; data holds len bytes (ABI).
+    guard(err, || unsafe { sref(s).write_at(offset, slice(data, len)) })
+}
+
+unsafe extern "C" fn s_set_len(s: *const c_void, len: u64, err: *mut PluginError) -> PluginStatus {
+    // SAFETY: s is live.
+    guard(err, || unsafe { sref(s) }.set_len(len))
+}
+
+unsafe extern "C" fn s_sync(s: *const c_void, err: *mut PluginError) -> PluginStatus {
+    // SAFETY: s is live.
+    guard(err, || unsafe { sref(s) }.sync())
+}
+
+/// Exports a storage factory.
+pub fn export_storage<F: StorageFactory>(f: F, description: &str) -> Exported {
+    let (name, version) = (f.id().to_string(), f.version());
+    let vt = Box::new(PluginStorageVTable {
+        struct_size: std::mem::size_of::<PluginStorageVTable>() as u32,
+        state: Box::into_raw(Box::new(f)).cast(),
+        release: Some(s_release::<F>),
+        open: Some(s_open::<F>),
+        destroy: Some(s_destroy),
+        len: Some(s_len),
+        read_at: Some(s_read_at),
+        write_at: Some(s_write_at),
+        set_len: Some(s_set_len),
+        sync: Some(s_sync),
+    });
+    export(&name, version, kind::STORAGE, description, vt)
+}
+
 /// Defines `needle_plugin_entry` for a plugin crate (built as a `cdylib`):
 ///
 /// - `export_plugin!(distance: expr, version: N, "description")` for a `Distance`;
 /// - `export_plugin!(quantizer: expr, "description")` for a `QuantizerFactory`;
-/// - `export_plugin!(index: expr, "description")` for an `IndexFactory`.
+/// - `export_plugin!(index: expr, "description")` for an `IndexFactory`;
+/// - `export_plugin!(cipher: expr, "description")` for a `CipherFactory`;
+/// - `export_plugin!(storage: expr, "description")` for a `StorageFactory`.
 ///
 /// The expression runs once, on the first call of the entry point.
 #[macro_export]
@@ -669,6 +874,12 @@ macro_rules! export_plugin {
     };
     (index: $make:expr, $desc:expr) => {
         $crate::export_plugin!(@entry $crate::plugin::sdk::export_index($make, $desc));
+    };
+    (cipher: $make:expr, $desc:expr) => {
+        $crate::export_plugin!(@entry $crate::plugin::sdk::export_cipher($make, $desc));
+    };
+    (storage: $make:expr, $desc:expr) => {
+        $crate::export_plugin!(@entry $crate::plugin::sdk::export_storage($make, $desc));
     };
     (@entry $export:expr) => {
         /// The Needle plugin entry point (see `needle_plugin.h`).

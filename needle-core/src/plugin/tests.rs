@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 
 use super::abi::*;
 use super::foreign::Component;
-use super::sdk::{export_distance, export_index, export_quantizer, Exported};
+use super::sdk::{export_cipher, export_distance, export_index, export_quantizer, export_storage, Exported};
 use super::*;
 use crate::distance::EuclideanDistance;
 use crate::index::FlatFactory;
@@ -29,6 +29,15 @@ extern "C" fn quantizer_entry() -> *const PluginDescriptor {
 extern "C" fn index_entry() -> *const PluginDescriptor {
     static E: OnceLock<Exported> = OnceLock::new();
     E.get_or_init(|| export_index(FlatFactory, "flat via the ABI")).descriptor()
+}
+
+extern "C" fn cipher_entry() -> *const PluginDescriptor {
+    static E: OnceLock<Exported> = OnceLock::new();
+    E.get_or_init(|| export_cipher(crate::cipher::Aes256GcmFactory, "aes via the ABI")).descriptor()
+}
+extern "C" fn storage_entry() -> *const PluginDescriptor {
+    static E: OnceLock<Exported> = OnceLock::new();
+    E.get_or_init(|| export_storage(crate::storage::MemoryStorageFactory, "memory via the ABI")).descriptor()
 }
 
 fn handle(entry: PluginEntryFn) -> Arc<PluginHandle> {
@@ -211,4 +220,45 @@ fn bad_descriptors_are_refused_with_clear_errors() {
     assert!(e.contains("NULL"), "{e}");
     let e = load_library(std::path::Path::new("/nonexistent/libnothing.so")).unwrap_err().to_string();
     assert!(e.contains("cannot load plugin"), "{e}");
+}
+
+#[test]
+fn cipher_round_trip_interoperates_with_builtin() {
+    use crate::traits::CipherFactory;
+    let h = handle(cipher_entry);
+    let Component::Cipher(f) = h.component() else { panic!("not a cipher") };
+    let native = crate::cipher::Aes256GcmFactory;
+    assert_eq!(f.key_len(), native.key_len());
+    assert!(f.create(&[1u8; 3]).is_err(), "a wrong key length is refused");
+    let key = [7u8; 32];
+    let (ours, theirs) = (f.create(&key).unwrap(), native.create(&key).unwrap());
+    assert_eq!(ours.overhead(), theirs.overhead());
+    let sealed = ours.seal(b"secret vectors", b"aad").unwrap();
+    assert_eq!(theirs.open(&sealed, b"aad").unwrap(), b"secret vectors");
+    let sealed = theirs.seal(b"more", b"x").unwrap();
+    assert_eq!(ours.open(&sealed, b"x").unwrap(), b"more");
+    let e = ours.open(&sealed, b"other aad").unwrap_err();
+    assert_eq!(e.code(), crate::ErrorCode::Corrupted, "{e}");
+}
+
+#[test]
+fn storage_round_trip_behaves_like_builtin() {
+    use crate::traits::StorageOptions;
+    let h = handle(storage_entry);
+    let Component::Storage(f) = h.component() else { panic!("not a storage") };
+    let s = f.open(None, &StorageOptions { read_only: false, create: true }).unwrap();
+    assert_eq!(s.len().unwrap(), 0);
+    s.write_at(10, b"hello").unwrap();
+    assert_eq!(s.len().unwrap(), 15);
+    let mut buf = [0u8; 5];
+    s.read_at(10, &mut buf).unwrap();
+    assert_eq!(&buf, b"hello");
+    assert_eq!(s.read_vec(0, 2).unwrap(), vec![0, 0]);
+    let e = s.read_at(12, &mut buf).unwrap_err();
+    assert_eq!(e.code(), crate::ErrorCode::Corrupted, "{e}");
+    s.set_len(3).unwrap();
+    assert_eq!(s.len().unwrap(), 3);
+    s.sync().unwrap();
+    let ro = f.open(None, &StorageOptions { read_only: true, create: false }).unwrap();
+    assert_eq!(ro.write_at(0, b"x").unwrap_err().code(), crate::ErrorCode::ReadOnly);
 }
