@@ -35,6 +35,10 @@ mod wal_ops;
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "metrics")]
+pub mod metrics;
+#[cfg(feature = "server")]
+pub mod server;
 
 pub use collection::{Collection, CollectionInfo, VectorRecord};
 pub use config::{
