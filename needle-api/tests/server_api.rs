@@ -104,9 +104,41 @@ async fn every_route_end_to_end_then_data_survives_shutdown() {
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert!(b["results"][0].get("metadata").is_none(), "{b}");
-    assert_eq!(b["explain"]["ef_search"], 32);
     assert_eq!(b["explain"]["index"], "hnsw");
-    assert_eq!(b["explain"]["count"], 7);
+    assert_eq!(b["explain"]["live"], 7);
+    assert_eq!(b["explain"]["returned"], 1);
+    assert!(b["explain"]["strategy"].is_string(), "{b}");
+    // A forced exact scan, a metadata filter, a filter in a batch.
+    let (s, b) = t
+        .post(
+            "/collections/docs/search",
+            json!({"vector": [1.0, 0.0, 0.0, 0.0], "k": 3, "ef": 32, "strategy": "exact", "explain": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["explain"]["strategy"], "exact", "{b}");
+    assert_eq!(b["explain"]["distance_computations"], 7, "{b}");
+    let (s, b) = t
+        .post(
+            "/collections/docs/search",
+            json!({"vector": [0.0, 0.0, 0.0, 1.0], "k": 10, "filter": {"n": {"$gte": 2}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let ids: Vec<&str> = b["results"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["a"], "{b}");
+    let (s, b) = t
+        .post(
+            "/collections/docs/search/batch",
+            json!({"vectors": [[0.0, 0.0, 0.0, 1.0], [0.0, 1.0, 0.0, 0.0]], "k": 5, "filter": {"n": {"$exists": true}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        b["results"],
+        json!([[{"id": "a", "distance": b["results"][0][0]["distance"], "metadata": {"n": 2}}],
+        [{"id": "a", "distance": b["results"][1][0]["distance"], "metadata": {"n": 2}}]])
+    );
     let (s, b) = t
         .post(
             "/collections/docs/search/batch",

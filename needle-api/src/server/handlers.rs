@@ -16,7 +16,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::errors::{ApiError, ApiJson, ApiResult, ErrorBody};
 use super::state::AppState;
 use crate::{
-    Collection, CollectionConfig, Database, DistanceFunction, Error, QuantizationType, SearchParams, SearchResult,
+    Collection, CollectionConfig, Database, DistanceFunction, Error, Filter, QuantizationType, SearchParams,
+    SearchResult, Strategy,
 };
 
 /// Runs database work on the blocking pool.
@@ -478,7 +479,9 @@ pub struct SearchRequest {
     /// Results wanted (default 10, at most the server's `max_k`).
     #[serde(default = "default_k")]
     pub k: usize,
-    /// Metadata filter. Not supported by this build yet: anything but null is a 400.
+    /// Metadata filter, e.g. `{"lang": "en", "year": {"$gte": 2020}}` (operators `$eq $ne $gt
+    /// $gte $lt $lte $in $nin $exists $and $or $not`, dotted paths). Results are
+    /// `min(k, matches)`. A malformed filter is a 400 `invalid_filter`.
     #[schema(value_type = Option<Object>)]
     pub filter: Option<Value>,
     /// HNSW ef for this query (default: the collection's ef_search).
@@ -486,7 +489,10 @@ pub struct SearchRequest {
     /// Return metadata with each hit (default true).
     #[serde(default = "yes")]
     pub include_metadata: bool,
-    /// Add an `explain` object describing how the query ran.
+    /// Force a strategy (`graph`, `filtered-graph`, `exact`) instead of the planner's choice.
+    pub strategy: Option<String>,
+    /// Add an `explain` object: the search's profile (strategy, ef, layers, nodes visited,
+    /// distance computations, candidates rescored, time per phase).
     #[serde(default)]
     pub explain: bool,
 }
@@ -517,40 +523,41 @@ impl From<SearchResult> for Hit {
     }
 }
 
-/// How a query ran.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Explain {
-    /// Index id.
-    pub index: String,
-    /// Distance id.
-    pub distance: String,
-    /// k asked for.
-    pub k: usize,
-    /// ef used.
-    pub ef_search: usize,
-    /// Whether the search ran on quantized codes (then rescored exactly).
-    pub quantized: bool,
-    /// Live vectors searched.
-    pub count: usize,
-    /// Time spent in the index, microseconds.
-    pub took_us: u64,
-}
-
 /// Search results, closest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SearchResponse {
     /// Hits.
     pub results: Vec<Hit>,
-    /// Present when `explain` was asked for.
+    /// The search's profile, present when `explain` was asked for (see `needle::SearchProfile`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub explain: Option<Explain>,
+    #[schema(value_type = Option<Object>)]
+    pub explain: Option<Value>,
 }
 
-fn check_filter(filter: &Option<Value>) -> ApiResult<()> {
-    match filter {
-        None | Some(Value::Null) => Ok(()),
-        Some(_) => Err(Error::InvalidFilter("metadata filters are not supported by this build yet".into()).into()),
+/// Builds the search parameters shared by single and batch searches.
+fn search_params(
+    state: &AppState,
+    k: usize,
+    ef: Option<usize>,
+    include_metadata: bool,
+    filter: Option<&Value>,
+    strategy: Option<&str>,
+) -> ApiResult<SearchParams> {
+    let limits = state.limits();
+    limits.check_k(k)?;
+    limits.check_ef(ef)?;
+    let mut params = SearchParams::new(k).with_include_metadata(include_metadata);
+    if let Some(ef) = ef {
+        params = params.with_ef_search(ef);
     }
+    match filter {
+        None | Some(Value::Null) => {}
+        Some(f) => params = params.with_filter(Filter::parse(f)?),
+    }
+    if let Some(s) = strategy {
+        params = params.with_strategy(s.parse::<Strategy>()?);
+    }
+    Ok(params)
 }
 
 /// Searches a collection.
@@ -563,35 +570,17 @@ pub async fn search(
     Path(name): Path<String>,
     ApiJson(req): ApiJson<SearchRequest>,
 ) -> ApiResult<Json<SearchResponse>> {
-    let limits = state.limits();
-    limits.check_k(req.k)?;
-    limits.check_ef(req.ef)?;
-    check_filter(&req.filter)?;
+    let params =
+        search_params(&state, req.k, req.ef, req.include_metadata, req.filter.as_ref(), req.strategy.as_deref())?;
     let c = collection(state.db(), &name)?;
-    let mut params = SearchParams::new(req.k).with_include_metadata(req.include_metadata);
-    if let Some(ef) = req.ef {
-        params = params.with_ef_search(ef);
-    }
-    let explain = req.explain;
+    let (explain, vector) = (req.explain, req.vector);
     let (hits, explain) = blocking(move || {
-        let t = Instant::now();
-        let hits = c.search_with(&req.vector, &params)?;
-        let took_us = t.elapsed().as_micros() as u64;
-        let explain = if explain {
-            let info = c.info()?;
-            Some(Explain {
-                index: info.components.index.clone(),
-                distance: info.components.distance.clone(),
-                k: params.k,
-                ef_search: params.ef_search.unwrap_or(info.config.ef_search).max(1),
-                quantized: info.quantized,
-                count: info.count,
-                took_us,
-            })
+        if explain {
+            let e = c.search_explain_with(&vector, &params)?;
+            Ok((e.results, Some(serde_json::to_value(e.profile)?)))
         } else {
-            None
-        };
-        Ok((hits, explain))
+            Ok((c.search_with(&vector, &params)?, None))
+        }
     })
     .await?;
     Ok(Json(SearchResponse { results: hits.into_iter().map(Hit::from).collect(), explain }))
@@ -608,9 +597,11 @@ pub struct BatchSearchRequest {
     pub k: usize,
     /// HNSW ef.
     pub ef: Option<usize>,
-    /// Metadata filter (not supported yet: must be null).
+    /// Metadata filter (as for a single search), applied to every query.
     #[schema(value_type = Option<Object>)]
     pub filter: Option<Value>,
+    /// Force a strategy (`graph`, `filtered-graph`, `exact`).
+    pub strategy: Option<String>,
     /// Return metadata (default true).
     #[serde(default = "yes")]
     pub include_metadata: bool,
@@ -632,16 +623,10 @@ pub async fn search_batch(
     Path(name): Path<String>,
     ApiJson(req): ApiJson<BatchSearchRequest>,
 ) -> ApiResult<Json<BatchSearchResponse>> {
-    let limits = state.limits();
-    limits.check_batch(req.vectors.len(), "queries")?;
-    limits.check_k(req.k)?;
-    limits.check_ef(req.ef)?;
-    check_filter(&req.filter)?;
+    state.limits().check_batch(req.vectors.len(), "queries")?;
+    let params =
+        search_params(&state, req.k, req.ef, req.include_metadata, req.filter.as_ref(), req.strategy.as_deref())?;
     let c = collection(state.db(), &name)?;
-    let mut params = SearchParams::new(req.k).with_include_metadata(req.include_metadata);
-    if let Some(ef) = req.ef {
-        params = params.with_ef_search(ef);
-    }
     let results = blocking(move || c.batch_search(&req.vectors, params.k, Some(&params))).await?;
     Ok(Json(BatchSearchResponse {
         results: results.into_iter().map(|hits| hits.into_iter().map(Hit::from).collect()).collect(),
