@@ -14,7 +14,9 @@
 //! | `needle_http_request_duration_seconds` | histogram | HTTP latency by `method` and `route` |
 //!
 //! The three gauges are sampled when metrics are encoded (a scrape) from every collection of this
-//! process that still exists and has not been dropped; the registry holds nothing open.
+//! process that still exists and has not been dropped; the registry holds nothing open. The
+//! memory estimate walks every record, so it is recomputed at most every 10 seconds (or when
+//! collections come or go).
 //!
 //! ```no_run
 //! # fn main() -> std::io::Result<()> {
@@ -70,7 +72,11 @@ struct Metrics {
     http_requests: Family<HttpLabels, Counter>,
     http_latency: HistogramFamily,
     collections_seen: Mutex<Vec<Weak<Shared>>>,
+    memory_sampled: Mutex<Option<(Instant, usize)>>,
 }
+
+/// How often `needle_memory_bytes` is recomputed (it walks every record).
+const MEMORY_REFRESH: Duration = Duration::from_secs(10);
 
 fn latency_buckets() -> Histogram {
     // 25 µs … ~6.5 min in doublings.
@@ -111,6 +117,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         http_requests,
         http_latency,
         collections_seen: Mutex::new(Vec::new()),
+        memory_sampled: Mutex::new(None),
     }
 });
 
@@ -179,18 +186,30 @@ fn refresh_gauges() {
         seen.retain(|w| w.strong_count() > 0);
         seen.iter().filter_map(Weak::upgrade).map(|shared| Collection { shared }).collect()
     };
+    // Counting is cheap; the memory estimate walks every record, so it is refreshed at most
+    // every MEMORY_REFRESH, or when the set of collections changed.
+    let mut last = m.memory_sampled.lock();
+    let sample_memory = last.is_none_or(|(t, n)| t.elapsed() >= MEMORY_REFRESH || n != live.len());
     let (mut collections, mut vectors, mut memory) = (0i64, 0i64, 0i64);
     for c in &live {
         // A dropped collection fails with CollectionNotFound and is skipped.
-        if let Ok(info) = c.info() {
+        if sample_memory {
+            if let Ok(info) = c.info() {
+                collections += 1;
+                vectors += info.count as i64;
+                memory += info.memory_bytes as i64;
+            }
+        } else if let Ok(n) = c.count() {
             collections += 1;
-            vectors += info.count as i64;
-            memory += info.memory_bytes as i64;
+            vectors += n as i64;
         }
     }
     m.collections.set(collections);
     m.vectors.set(vectors);
-    m.memory.set(memory);
+    if sample_memory {
+        m.memory.set(memory);
+        *last = Some((Instant::now(), live.len()));
+    }
 }
 
 /// Every metric in the Prometheus / OpenMetrics text format (see [`CONTENT_TYPE`]), gauges

@@ -244,3 +244,36 @@ fn export_backup_and_compact_subcommands() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("error[collection_not_found]"));
 }
+
+#[test]
+fn wait_true_is_durable_under_every_policy_even_when_killed() {
+    for policy in ["on-save", "batched:20", "immediate"] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("vectors.needle");
+        let (mut child, addr, _logs) = serve(&db, &["--durability", policy]);
+        let (s, b) =
+            request(&addr, "POST", "/collections", &json!({"name": "d", "dimensions": 2, "distance": "euclidean"}));
+        assert_eq!(s, 201, "{b}");
+        // Concurrent writers waiting for durability share checkpoints / syncs.
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                let addr = addr.clone();
+                std::thread::spawn(move || {
+                    for i in 0..10 {
+                        let body = json!({"id": format!("w{w}-{i}"), "vector": [w, i]});
+                        let (s, b) = request(&addr, "POST", "/collections/d/vectors?wait=true", &body);
+                        assert_eq!(s, 201, "{b}");
+                        assert_eq!(serde_json::from_str::<Value>(&b).unwrap()["durable"], true, "{b}");
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        child.kill().unwrap(); // SIGKILL: no graceful checkpoint
+        child.wait().unwrap();
+        let reopened = Database::open(&db).unwrap();
+        assert_eq!(reopened.collection("d").unwrap().count().unwrap(), 40, "policy {policy}");
+    }
+}
