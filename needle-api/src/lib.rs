@@ -27,6 +27,8 @@ mod durability;
 mod encryption;
 mod explain;
 mod filter;
+#[cfg(feature = "hybrid")]
+mod hybrid;
 mod persist;
 pub mod plugins;
 mod search;
@@ -49,6 +51,8 @@ pub use database::{lock_path, wal_path, Database};
 pub use durability::Durability;
 pub use encryption::EncryptionConfig;
 pub use explain::{Explained, PhaseTimes, SearchProfile, Strategy};
+#[cfg(feature = "hybrid")]
+pub use hybrid::{HybridParams, HybridResult, DEFAULT_CANDIDATES, DEFAULT_RRF_K};
 pub use needle_core::filter::Filter;
 pub use needle_core::{ComponentKind, Error, ErrorCode, Registry, Result};
 pub use search::{SearchParams, SearchResult};
