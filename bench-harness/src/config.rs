@@ -131,6 +131,10 @@ pub struct ComboSpec {
     /// With a quantizer: candidates rescored exactly, as a multiple of k (API default when absent).
     #[serde(default)]
     pub rescore_factor: Option<usize>,
+    /// Plugin shared libraries to load (paths relative to the workspace root, or absolute), so
+    /// the ids above can name plugin components (e.g. `target/release/libneedle_plugin_ivf.so`).
+    #[serde(default)]
+    pub plugins: Vec<String>,
 }
 
 /// A string or a list of strings.
@@ -169,6 +173,9 @@ pub struct Combo {
     pub cipher: String,
     /// Rescore factor, if set.
     pub rescore_factor: Option<usize>,
+    /// Plugin libraries the database loads.
+    #[serde(default)]
+    pub plugins: Vec<String>,
 }
 
 /// The peers run through `peers/peers.py`.
@@ -312,6 +319,7 @@ impl Config {
                                     storage: storage.clone(),
                                     cipher: cipher.clone(),
                                     rescore_factor: spec.rescore_factor,
+                                    plugins: spec.plugins.clone(),
                                 });
                             }
                         }
@@ -364,6 +372,25 @@ impl DatasetConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_committed_config_parses_and_validates() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml" || e == "json") {
+                let config = Config::load(&path).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+                config.validate().unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+                seen += 1;
+            }
+        }
+        assert!(seen >= 3, "expected the committed configs, found {seen}");
+        let plugins = Config::load(&dir.join("plugins.toml")).unwrap();
+        let combos = plugins.combos();
+        assert!(combos.iter().any(|c| c.index == "ivf" && c.plugins.len() == 1));
+        assert!(combos.iter().any(|c| c.cipher == "aes-256-gcm"));
+    }
 
     const SAMPLE: &str = r#"
         name = "t"
