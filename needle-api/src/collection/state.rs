@@ -142,6 +142,10 @@ impl State {
             .flatten()
             .map(|r| r.id.len() + 48 + r.metadata.as_ref().map_or(0, |m| m.to_string().len()))
             .sum();
-        self.store.memory_bytes() + self.index.memory_bytes() + records + self.ids.capacity() * 40 + self.meta.memory_bytes()
+        self.store.memory_bytes()
+            + self.index.memory_bytes()
+            + records
+            + self.ids.capacity() * 40
+            + self.meta.memory_bytes()
     }
 }
