@@ -151,7 +151,9 @@ impl ApiKeys {
 pub fn required_role(method: &Method, route: &str) -> Role {
     match (method.as_str(), route) {
         ("GET", _) => Role::ReadOnly,
-        ("POST", "/collections/{name}/search") | ("POST", "/collections/{name}/search/batch") => Role::ReadOnly,
+        ("POST", "/collections/{name}/search")
+        | ("POST", "/collections/{name}/search/batch")
+        | ("POST", "/collections/{name}/search/hybrid") => Role::ReadOnly,
         ("POST", "/collections")
         | ("POST", "/collections/{name}/vectors")
         | ("POST", "/collections/{name}/vectors/batch")

@@ -24,7 +24,7 @@
 //! | `POST /collections/{name}/vectors`, `…/vectors/batch`, `…/vectors/upsert` (`?wait=true`) | read-write |
 //! | `GET /collections/{name}/vectors/{id}` | read-only |
 //! | `DELETE /collections/{name}/vectors/{id}` (`?wait=true`) | read-write |
-//! | `POST /collections/{name}/search`, `…/search/batch` | read-only |
+//! | `POST /collections/{name}/search`, `…/search/batch`, `…/search/hybrid` | read-only |
 //! | `POST /collections/{name}/compact`, `POST /save` | admin |
 //! | `GET /metrics`, `GET /openapi.json` | read-only |
 

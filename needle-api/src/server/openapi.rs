@@ -26,6 +26,7 @@ use super::handlers;
         handlers::delete_vector,
         handlers::search,
         handlers::search_batch,
+        handlers::search_hybrid,
         handlers::compact,
         handlers::save,
         handlers::metrics,
