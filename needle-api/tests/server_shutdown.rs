@@ -277,3 +277,27 @@ fn wait_true_is_durable_under_every_policy_even_when_killed() {
         assert_eq!(reopened.collection("d").unwrap().count().unwrap(), 40, "policy {policy}");
     }
 }
+
+#[test]
+fn read_only_server_answers_reads_and_refuses_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("vectors.needle");
+    {
+        let db = Database::open(&db_path).unwrap();
+        let c = db
+            .create_collection_with_config(
+                needle::CollectionConfig::new("d", 2).with_distance(needle::DistanceFunction::Euclidean),
+            )
+            .unwrap();
+        c.insert("a", &[1.0, 2.0], None).unwrap();
+    }
+    let (mut child, addr, _logs) = serve(&db_path, &["--read-only"]);
+    let (s, b) = request(&addr, "POST", "/collections/d/search", &json!({"vector": [1.0, 2.0], "k": 1}));
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = request(&addr, "POST", "/collections/d/vectors", &json!({"id": "b", "vector": [1.0, 2.0]}));
+    assert_eq!(s, 403, "{b}");
+    assert_eq!(serde_json::from_str::<Value>(&b).unwrap()["error"]["code"], "read_only");
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(wait_exit(&mut child, Duration::from_secs(30)).success());
+    assert_eq!(Database::open(&db_path).unwrap().collection("d").unwrap().count().unwrap(), 1);
+}

@@ -148,7 +148,7 @@ impl Server {
     }
 
     /// Graceful shutdown: stop accepting connections, let in-flight requests finish (up to the
-    /// grace period), then checkpoint the database.
+    /// grace period), then checkpoint the database (when anything changed since the last one).
     pub async fn shutdown(self) -> Result<()> {
         self.state.set_shutting_down();
         self.handle.graceful_shutdown(Some(self.grace));
@@ -158,10 +158,21 @@ impl Server {
         }
         let db = self.state.db().clone();
         let started = std::time::Instant::now();
-        tokio::task::spawn_blocking(move || if db.path().is_some() { db.save() } else { Ok(()) })
-            .await
-            .map_err(|e| Error::Internal(format!("checkpoint task failed: {e}")))??;
-        tracing::info!(ms = started.elapsed().as_millis() as u64, "checkpoint written; server stopped");
+        let wrote = tokio::task::spawn_blocking(move || {
+            if db.path().is_some() && db.is_dirty() {
+                db.save().map(|()| true)
+            } else {
+                Ok(false)
+            }
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("checkpoint task failed: {e}")))??;
+        let ms = started.elapsed().as_millis() as u64;
+        if wrote {
+            tracing::info!(ms, "checkpoint written; server stopped");
+        } else {
+            tracing::info!("nothing to checkpoint; server stopped");
+        }
         Ok(())
     }
 }
