@@ -191,6 +191,97 @@ impl Layer<'_> {
     }
 }
 
+impl Layer<'_> {
+    /// Filtered beam search on layer 0 that scores only nodes passing the filter (two-hop
+    /// expansion, in the spirit of ACORN-1): when a node is expanded, its neighbours that pass are
+    /// candidates, and for each neighbour that fails, *its* neighbours that pass are candidates too
+    /// — so the walk crosses regions where the filter removes most nodes without computing their
+    /// distances. Bridges are crossed only while fewer than `graph.m()` candidates were gathered
+    /// (a permissive filter walks like an unfiltered search), and at most `graph.m_max0()` are
+    /// gathered per expansion (direct neighbours first, then two-hop ones in link order). The entry
+    /// point is expanded even when it fails the filter. Returns false when more than `beam.budget`
+    /// distances were computed.
+    pub fn search_two_hop<A: Accept>(
+        &self,
+        accept: &A,
+        entry: Near,
+        beam: Beam,
+        s: &mut Scratch,
+        stats: &mut SearchStats,
+    ) -> bool {
+        let Beam { level, ef, budget } = beam;
+        let cap = self.graph.m_max0().max(1);
+        let enough = self.graph.m().clamp(1, cap);
+        let mut hop: Vec<u32> = Vec::with_capacity(cap);
+        s.visited.begin(self.graph.capacity());
+        s.candidates.clear();
+        s.results.clear();
+        s.visited.insert(entry.slot);
+        s.candidates.push(Closest(entry));
+        if accept.accept(entry.slot) {
+            s.results.push(entry);
+        }
+        let mut spent = 0u64;
+        while let Some(Closest(c)) = s.candidates.pop() {
+            if s.results.len() >= ef && s.results.peek().is_some_and(|f| c.dist > f.dist) {
+                break;
+            }
+            stats.nodes_visited += 1;
+            self.graph.read_links(c.slot, level, &mut s.links);
+            s.batch.clear();
+            // Direct neighbours that pass; remember the ones that fail as bridges.
+            let mut bridges = 0;
+            for i in 0..s.links.len() {
+                let n = s.links[i];
+                if accept.accept(n) {
+                    if s.batch.len() < cap && s.visited.insert(n) {
+                        s.batch.push(n);
+                    }
+                } else {
+                    s.links[bridges] = n;
+                    bridges += 1;
+                }
+            }
+            // Two hops through the failing ones, each bridge crossed once per query.
+            for i in 0..bridges {
+                if s.batch.len() >= enough {
+                    break;
+                }
+                let b = s.links[i];
+                if !s.visited.insert(b) {
+                    continue;
+                }
+                self.graph.read_links(b, level, &mut hop);
+                for &n in &hop {
+                    if accept.accept(n) && s.visited.insert(n) {
+                        s.batch.push(n);
+                    }
+                }
+            }
+            if s.batch.is_empty() {
+                continue;
+            }
+            self.score_batch(s, stats);
+            spent += s.batch.len() as u64;
+            for (&n, &d) in s.batch.iter().zip(&s.dists) {
+                let full = s.results.len() >= ef;
+                if !full || s.results.peek().is_some_and(|f| d < f.dist) {
+                    let near = Near::new(n, d);
+                    s.candidates.push(Closest(near));
+                    s.results.push(near);
+                    if s.results.len() > ef {
+                        s.results.pop();
+                    }
+                }
+            }
+            if spent > budget {
+                return false;
+            }
+        }
+        true
+    }
+}
+
 /// The k-NN query (Algorithm 5) with tombstones, filter and the exact-scan fallbacks.
 pub fn knn(
     graph: &Graph,
@@ -225,6 +316,10 @@ pub fn knn(
         stats.layers_traversed += 1;
         let complete = if plain {
             layer.search(&AcceptAll, &[start], Beam { level: 0, ef, budget: u64::MAX }, s, stats)
+        } else if search.filter.is_some() {
+            // Only matching nodes are scored, so the budget counts useful work.
+            let budget = (live as u64 / 4).max(16 * ef as u64);
+            layer.search_two_hop(&accept, start, Beam { level: 0, ef, budget }, s, stats)
         } else {
             // Past this many distance computations a scan of the live slots is as cheap.
             let budget = (live as u64 / 4).max(16 * ef as u64);
