@@ -172,8 +172,8 @@ impl HybridParams {
         if !(self.rrf_k.is_finite() && self.rrf_k >= 0.0) {
             return Err(Error::InvalidArgument("rrf_k must be finite and ≥ 0".into()));
         }
-        if self.candidates == Some(0) {
-            return Err(Error::InvalidArgument("candidates must be at least 1".into()));
+        if let Some(c) = self.candidates {
+            validate::k(c).map_err(|e| Error::InvalidArgument(format!("candidates: {e}")))?;
         }
         Ok(())
     }

@@ -32,6 +32,7 @@ mod hybrid;
 mod persist;
 pub mod plugins;
 mod search;
+mod tune;
 mod validate;
 mod wal_ops;
 
@@ -56,6 +57,7 @@ pub use hybrid::{HybridParams, HybridResult, DEFAULT_CANDIDATES, DEFAULT_RRF_K};
 pub use needle_core::filter::Filter;
 pub use needle_core::{ComponentKind, Error, ErrorCode, Registry, Result};
 pub use search::{SearchParams, SearchResult};
+pub use tune::{auto_tune, PerformanceProfile, TunedConfig, TunedIndexConfig, TuningConstraints};
 pub use validate::{collection_name as validate_collection_name, MAX_ID_BYTES, MAX_K};
 
 /// The engine crate, for implementing custom components.

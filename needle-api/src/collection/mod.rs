@@ -353,6 +353,25 @@ impl Collection {
     /// The `k` nearest vectors whose metadata matches `filter`: `min(k, matches)` results, closest
     /// first. Few matches are scanned exactly, many are searched in the graph (see [`Filter`] for
     /// the language and `SearchParams::with_strategy` to override the choice).
+    ///
+    /// ```
+    /// use needle::{Database, Filter, SearchParams};
+    /// use serde_json::json;
+    /// # fn main() -> needle::Result<()> {
+    /// let db = Database::in_memory();
+    /// let c = db.create_collection("books", 2)?;
+    /// c.insert("a", &[1.0, 0.0], Some(json!({"year": 1999, "tags": ["sf"]})))?;
+    /// c.insert("b", &[0.9, 0.1], Some(json!({"year": 2015, "tags": ["sf", "space"]})))?;
+    /// c.insert("c", &[0.0, 1.0], Some(json!({"year": 2020})))?;
+    /// let recent_sf = Filter::parse(&json!({"year": {"$gte": 2000}, "tags": "sf"}))?;
+    /// let hits = c.search_with_filter(&[1.0, 0.0], 10, &recent_sf)?;
+    /// assert_eq!(hits.len(), 1);
+    /// assert_eq!(hits[0].id, "b");
+    /// // The same through SearchParams, with a per-query ef.
+    /// let p = SearchParams::new(10).with_filter(recent_sf).with_ef_search(64);
+    /// assert_eq!(c.search_with(&[1.0, 0.0], &p)?[0].id, "b");
+    /// # Ok(()) }
+    /// ```
     pub fn search_with_filter(&self, query: &[f32], k: usize, filter: &Filter) -> Result<Vec<SearchResult>> {
         Ok(self.search_profiled(query, &SearchParams::new(k), Some(filter))?.results)
     }
