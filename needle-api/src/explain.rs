@@ -20,10 +20,11 @@ use serde::{Deserialize, Serialize};
 use crate::search::SearchResult;
 
 /// How a query was answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Strategy {
     /// The HNSW graph, unfiltered.
+    #[default]
     Graph,
     /// The HNSW graph, walking through non-matching nodes but returning only matches.
     FilteredGraph,
@@ -114,12 +115,6 @@ pub struct SearchProfile {
     pub returned: usize,
     /// Time per phase.
     pub phases: PhaseTimes,
-}
-
-impl Default for Strategy {
-    fn default() -> Self {
-        Strategy::Graph
-    }
 }
 
 /// Results and the profile of the search that produced them.

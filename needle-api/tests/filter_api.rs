@@ -12,7 +12,7 @@ fn vec_for(i: usize, dim: usize) -> Vec<f32> {
 
 fn meta(i: usize) -> serde_json::Value {
     let color = ["red", "green", "blue"][i % 3];
-    let tags = if i % 5 == 0 { json!(["five"]) } else { json!([]) };
+    let tags = if i.is_multiple_of(5) { json!(["five"]) } else { json!([]) };
     json!({"i": i, "color": color, "tags": tags, "nested": {"bucket": i % 10}})
 }
 

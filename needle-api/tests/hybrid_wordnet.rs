@@ -9,6 +9,7 @@
 //! - The full query text plus the vector: hybrid keeps a good part of the vector top 10 and adds
 //!   keyword matches vector search misses.
 #![cfg(feature = "hybrid")]
+#![allow(clippy::needless_range_loop)]
 
 mod common;
 
