@@ -35,7 +35,8 @@
 //!   (log–log), times `(d / 384)^e` with `e` fitted from the dimension runs.
 //! - **memory**: `N · (bytes_per_dimension · d + per_vector + per_link · M) + fixed`, fitted by least
 //!   squares to the process's resident memory growth during the builds (which includes allocator
-//!   overhead, so it is above `Collection::info().memory_bytes`).
+//!   overhead, so it is above `Collection::info().memory_bytes`), plus the fit's worst relative
+//!   error as a margin, so that a budget check errs on the safe side.
 //!
 //! Among the measured settings, `auto_tune` keeps those within the memory budget and the latency
 //! target, then picks by profile: `HighRecall` the highest estimated recall, `Balanced` the lowest
@@ -195,6 +196,7 @@ struct Linear {
     per_vector: f64,
     per_link: f64,
     fixed: f64,
+    max_relative_error: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -270,7 +272,9 @@ fn estimate(t: &Table, c: &Measured, ei: usize, n: usize, d: usize) -> Estimate 
         quantization: QuantizationType::from_id(&c.quantization),
         recall,
         latency_ms,
-        memory: (per_vector.max(0.0) * n as f64 + mem.rss.fixed.max(0.0)).ceil() as u64,
+        memory: ((per_vector.max(0.0) * n as f64 + mem.rss.fixed.max(0.0))
+            * (1.0 + mem.rss.max_relative_error.max(0.0)))
+        .ceil() as u64,
         build_s,
     }
 }

@@ -155,6 +155,18 @@ def main(argv):
     if dim_points:
         exponent = sum(x * y for x, y in dim_points) / sum(x * x for x, _ in dim_points)
         exponent = round(max(0.0, min(1.5, exponent)), 3)
+    # The memory model (fitted at d = 384) checked against the builds at other dimensions.
+    dims_memory = []
+    for p in dims_paths:
+        doc = json.load(open(p))
+        for m, efc, ds, s in systems(doc):
+            q = s["components"]["quantizer"]
+            f = memory_fit[q]
+            for measure, got in (("rss", s["rss_delta_bytes"]), ("reported", s["reported_bytes"])):
+                want = ds["n"] * (f["bytes_per_dimension"] * ds["dim"] + f[measure]["per_vector"]
+                                  + f[measure]["per_link"] * m) + f[measure]["fixed"]
+                dims_memory.append({"dim": ds["dim"], "quantization": q, "measure": measure,
+                                    "measured": got, "model": round(want), "relative_error": round(want / got - 1, 4)})
 
     table = {
         "schema": "needle-tune/1",
@@ -174,6 +186,7 @@ def main(argv):
         "latency_dim_exponent": exponent,
         "latency_dim_points": len(dim_points),
         "memory_fit": memory_fit,
+        "memory_check_other_dimensions": dims_memory,
         "configs": configs,
     }
     json.dump(table, sys.stdout, indent=1)
@@ -181,6 +194,8 @@ def main(argv):
     for q, f in memory_fit.items():
         print(f"memory {q}: {f}", file=sys.stderr)
     print(f"latency dimension exponent {exponent} from {len(dim_points)} points", file=sys.stderr)
+    for d in dims_memory:
+        print(f"memory model at d={d['dim']} {d['quantization']} {d['measure']}: {d['relative_error']:+.2%}", file=sys.stderr)
 
 
 if __name__ == "__main__":
