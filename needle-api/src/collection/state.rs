@@ -72,10 +72,9 @@ impl State {
             slots.push(slot);
         }
         let scorer = Scorer::new(&self.store, &**distance, None);
-        // Inserted one by one: the index's parallel batch build lost a node's links now and then
-        // (a CLI test searching for a stored vector did not find it); serial builds are also
-        // reproducible. Re-enable parallel batches once the race is found and tested.
-        let result = slots.iter().try_for_each(|&slot| self.index.insert(slot, &scorer));
+        // In parallel on the current rayon pool (needle-core's `hnsw_parallel_build` test checks
+        // that no node is ever lost by it).
+        let result = self.index.insert_batch(&slots, &scorer);
         if let Err(e) = result {
             for &slot in &slots {
                 if !self.index.contains(slot) {

@@ -3,11 +3,12 @@
 //! The node's level is drawn and its (empty) lists allocated beforehand through `&mut Graph`;
 //! [`Builder::insert`] then only links it, through `&Graph`:
 //! 1. greedy descent from the entry point down to the node's level + 1;
-//! 2. on each layer from `min(level, L)` down to 0, a beam search with `efConstruction` gives `W`,
-//!    the heuristic picks `M` neighbours from it, the node's list is written, and each neighbour
-//!    gets a reverse link — shrunk back to `M_max` (layer 0: `M_max0`) by the same heuristic when
+//! 2. on each layer from `min(level, L)` down to 0, a beam search with `efConstruction` gives `W`
+//!    and the heuristic picks `M` neighbours from it; then, from layer 0 up, the node's list is
+//!    written and each neighbour gets a reverse link — shrunk back to `M_max` (layer 0: `M_max0`) by the same heuristic when
 //!    that overfills it (with `keepPrunedConnections`, by dropping the one candidate the heuristic
-//!    would drop, found directly: see `select::redundant_index`); `W` seeds the next layer down;
+//!    would drop, found directly: see `select::redundant_index`); `W` seeds the next layer down.
+//!    Publishing bottom up is what makes the parallel build safe, see [`Builder::insert`];
 //! 3. a node above the current top layer becomes the entry point.
 //!
 //! Concurrency: searches read lists without locks (see `graph.rs` for why that is sound); every
@@ -100,27 +101,38 @@ impl Builder<'_> {
 
         let mut found = std::mem::take(&mut s.found);
         let mut chosen = std::mem::take(&mut s.chosen);
+        let mut plan = std::mem::take(&mut s.plan);
+        let top = level.min(ep.level) as usize;
+        plan.resize_with(top + 1, Vec::new);
         found.clear();
         found.push(start);
         let ef = self.params.build_ef();
-        for lc in (0..=level.min(ep.level) as usize).rev() {
+        // Phase 1, read-only: choose the node's neighbours on every layer, top down.
+        for lc in (0..=top).rev() {
             layer.search(&AcceptAll, &found, Beam { level: lc, ef, budget: u64::MAX }, s, &mut stats);
             s.drain_results_sorted(&mut found);
             // A concurrent insertion may already have linked back to this node.
             found.retain(|n| n.slot != slot);
             select_neighbours(self.source, &found, self.params.m, self.params.keep_pruned, &mut chosen, &mut s.select);
-            s.links.clear();
-            s.links.extend(chosen.iter().map(|n| n.slot));
+            plan[lc].clear();
+            plan[lc].extend(chosen.iter().map(|n| n.slot));
+        }
+        // Phase 2: publish bottom up. Other threads can reach this node on layer `l` only through
+        // a reverse link written here, so by then its lists on `l` and every layer below are in
+        // place: nobody walks into an empty list, and no reverse link another insertion adds to
+        // this node is overwritten by the node's own list (publishing top down lost both).
+        for (lc, links) in plan.iter().enumerate().take(top + 1) {
             {
                 let _guard = self.locks.lock(slot);
-                self.graph.write_links(slot, lc, &s.links);
+                self.graph.write_links(slot, lc, links);
             }
-            for &e in &chosen {
-                self.link_back(e.slot, slot, lc, s);
+            for &e in links {
+                self.link_back(e, slot, lc, s);
             }
         }
         s.found = found;
         s.chosen = chosen;
+        s.plan = plan;
         if let Some(mut g) = top_guard {
             *g = Some(Entry { slot, level });
         }

@@ -70,6 +70,8 @@ pub struct Scratch {
     pub found: Vec<Near>,
     /// Insertion only: the neighbours the selection heuristic kept.
     pub chosen: Vec<Near>,
+    /// Insertion only: the neighbours chosen on each layer, published once all are chosen.
+    pub plan: Vec<Vec<u32>>,
     /// Insertion only: a neighbour's list re-ranked by distance to that neighbour.
     pub ranked: Vec<Near>,
     /// Insertion only: what the heuristic kept of `ranked`.
