@@ -31,6 +31,9 @@ pub(crate) struct CatalogEntry {
     /// Versions of the serialised forms of the index and quantizer.
     pub index_version: u32,
     pub quantizer_version: u32,
+    /// Version of the distance's definition (absent in files written before it was recorded).
+    #[serde(default = "version_one")]
+    pub distance_version: u32,
     /// Slots (including tombstones) and live vectors.
     pub slots: u64,
     pub live: u64,
@@ -66,9 +69,14 @@ pub(crate) fn encode_collection(
         components: components.clone(),
         index_version: registry.index(&components.index)?.version(),
         quantizer_version: registry.quantizer(&components.quantizer)?.version(),
+        distance_version: registry.distance(&components.distance)?.version(),
         slots: n as u64,
         live: st.live() as u64,
     })
+}
+
+fn version_one() -> u32 {
+    1
 }
 
 const REC_LIVE: u8 = 1;
@@ -172,6 +180,16 @@ pub(crate) fn decode_collection(
             found: entry.index_version.max(entry.quantizer_version),
             supported: index_factory.version().min(quant_factory.version()),
         });
+    }
+    if distance.version() < entry.distance_version {
+        return Err(Error::InvalidConfig(format!(
+            "collection '{}' was written with distance '{}' version {}, but the one loaded is version {}: \
+             load the plugin build that wrote it (or a newer one)",
+            config.name,
+            c.distance,
+            entry.distance_version,
+            distance.version()
+        )));
     }
     let section = |kind: SectionKind| {
         sections.get(&kind).copied().ok_or_else(|| {

@@ -109,7 +109,11 @@ fn parallel_builds_lose_no_node() {
         let lost = unreachable(&index);
         let missed = not_found_by_own_vector(&index, &scorer, &points);
         if !lost.is_empty() || missed > MAX_MISSED {
-            failures.push(format!("build {b}: {} unreachable ({:?}…), {missed} not found", lost.len(), &lost[..lost.len().min(5)]));
+            failures.push(format!(
+                "build {b}: {} unreachable ({:?}…), {missed} not found",
+                lost.len(),
+                &lost[..lost.len().min(5)]
+            ));
         }
     }
     assert!(failures.is_empty(), "parallel builds lost nodes:\n{}", failures.join("\n"));

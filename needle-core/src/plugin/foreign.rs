@@ -358,6 +358,9 @@ impl Distance for ForeignDistance {
     fn id(&self) -> &str {
         &self.plugin.id
     }
+    fn version(&self) -> u32 {
+        self.plugin.version
+    }
     fn metric(&self) -> Option<Metric> {
         self.metric
     }

@@ -109,6 +109,13 @@ pub trait Distance: Send + Sync + Debug + 'static {
     /// Which kernel runs: `avx512`, `avx2`, `neon`, `scalar` or a plugin's own name.
     fn backend_name(&self) -> &str;
 
+    /// Version of the function's definition, recorded in the file of every collection that uses
+    /// it: a file written with version `v` refuses to open with an older one (a plugin that
+    /// changes what its distance computes must raise it). Built-ins are version 1.
+    fn version(&self) -> u32 {
+        1
+    }
+
     /// Whether the store must keep per-row L2 norms for this distance (cosine does).
     fn needs_norms(&self) -> bool {
         false
