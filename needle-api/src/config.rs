@@ -116,7 +116,8 @@ pub struct CollectionConfig {
     pub quantization: QuantizationType,
     /// Seed for reproducible index builds.
     pub seed: u64,
-    /// With quantization: how many candidates (as a multiple of k) to rescore exactly.
+    /// With quantization: how many candidates (as a multiple of k) to rescore exactly; never more
+    /// than the beam, `max(ef_search, k)`.
     pub rescore_factor: usize,
     /// Name of the metadata field holding text for hybrid (BM25) search, if any.
     #[serde(default)]

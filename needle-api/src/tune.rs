@@ -268,7 +268,7 @@ fn estimate(t: &Table, c: &Measured, ei: usize, n: usize, d: usize) -> Estimate 
     Estimate {
         m: c.m,
         ef_construction: c.ef_construction,
-        ef_search: t.ef_search[ei],
+        ef_search: measured_beam(t.ef_search[ei], &c.quantization),
         quantization: QuantizationType::from_id(&c.quantization),
         recall,
         latency_ms,
@@ -278,6 +278,21 @@ fn estimate(t: &Table, c: &Measured, ei: usize, n: usize, d: usize) -> Estimate 
         build_s,
     }
 }
+
+/// The `ef_search` that reproduces a table row. The SQ8 rows were measured when a quantized search
+/// always widened its beam to k × rescore_factor (40 at k = 10, factor 4); a search now keeps the
+/// beam it is given, so the tuned config states that width.
+fn measured_beam(ef: usize, quantization: &str) -> usize {
+    if quantization == "none" {
+        ef
+    } else {
+        ef.max(MEASURED_K * MEASURED_RESCORE_FACTOR)
+    }
+}
+
+/// k and rescore factor of the table's quantized measurements.
+const MEASURED_K: usize = 10;
+const MEASURED_RESCORE_FACTOR: usize = 4;
 
 /// Every measured setting, estimated at `n` vectors of `d` dimensions.
 fn candidates(n: usize, d: usize) -> Vec<Estimate> {

@@ -474,8 +474,12 @@ impl Collection {
             }
         } else {
             profile.quantized = quantized;
+            // Quantized: the index returns more candidates than k for exact rescoring — up to
+            // k × rescore_factor, but never more than the beam the caller asked for (max(ef, k)),
+            // so a small ef stays a cheap search instead of silently widening to k × factor.
             let want = if quantized {
-                k.saturating_mul(params.rescore_factor.unwrap_or(self.shared.config.rescore_factor).max(1))
+                let factor = params.rescore_factor.unwrap_or(self.shared.config.rescore_factor).max(1);
+                k.saturating_mul(factor).min(ef.max(k))
             } else {
                 k
             };
