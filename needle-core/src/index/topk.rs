@@ -91,7 +91,10 @@ pub fn scan_top_k(
         ids.clear();
         ids.extend(slots.by_ref().take(CHUNK));
         let out = &mut dists[..ids.len()];
-        if exact {
+        let consecutive = ids.windows(2).all(|w| w[0].checked_add(1) == Some(w[1]));
+        if exact && consecutive {
+            source.score_exact_run(query, ids[0], out);
+        } else if exact {
             source.score_exact(query, &ids, out);
         } else {
             source.score(query, &ids, out);
@@ -144,5 +147,34 @@ mod tests {
         // Fewer slots than k: all of them.
         assert_eq!(scan_top_k([7u32, 3].into_iter(), 10, &q, &src, false, &mut stats).len(), 2);
         assert!(scan_top_k(0..10u32, 0, &q, &src, true, &mut stats).is_empty());
+    }
+
+    /// Runs of consecutive slots take the streaming path (`score_exact_run`), anything else the
+    /// by-id path; on a real store both must give the same distances, for every built-in metric.
+    #[test]
+    fn consecutive_runs_and_scattered_slots_agree() {
+        use crate::store::{Scorer, VectorStore};
+        use crate::Registry;
+        let registry = Registry::with_builtins();
+        for metric in ["cosine", "euclidean", "dot", "manhattan"] {
+            let distance = registry.distance(metric).unwrap();
+            let mut store = VectorStore::new(37, distance.needs_norms());
+            for i in 0..700u32 {
+                let v: Vec<f32> = (0..37).map(|d| ((i * 31 + d * 7) % 101) as f32 / 50.0 - 1.0).collect();
+                store.push(&v, None);
+            }
+            let scorer = Scorer::new(&store, &*distance, None);
+            let q = scorer.prepare(&(0..37).map(|d| (d as f32 * 0.37).sin()).collect::<Vec<_>>());
+            let mut stats = SearchStats::default();
+            let everything = scan_top_k(0..700u32, 700, &q, &scorer, true, &mut stats);
+            // Odd slots only: never a run, so every chunk goes by id.
+            let odd = scan_top_k((1..700u32).step_by(2), 350, &q, &scorer, true, &mut stats);
+            let mut by_id = vec![0f32; 700];
+            scorer.score_exact(&q, &(0..700).collect::<Vec<_>>(), &mut by_id);
+            for c in everything.iter().chain(&odd) {
+                assert_eq!(c.distance.to_bits(), by_id[c.slot as usize].to_bits(), "{metric} slot {}", c.slot);
+            }
+            assert_eq!((everything.len(), odd.len()), (700, 350));
+        }
     }
 }

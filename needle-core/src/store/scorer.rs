@@ -96,4 +96,9 @@ impl VectorSource for Scorer<'_> {
     fn score_exact(&self, query: &PreparedQuery, slots: &[u32], out: &mut [f32]) {
         self.distance.distances_to_ids(&query.vector, query.norm, &self.store.rows(), slots, out)
     }
+
+    fn score_exact_run(&self, query: &PreparedQuery, first: u32, out: &mut [f32]) {
+        let rows = self.store.rows().range(first as usize, out.len());
+        self.distance.distances_to_all(&query.vector, query.norm, &rows, out)
+    }
 }

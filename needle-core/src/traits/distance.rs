@@ -94,6 +94,18 @@ impl<'a> Rows<'a> {
     pub fn norm(&self, i: usize) -> f32 {
         self.norms.get(i).copied().unwrap_or(f32::NAN)
     }
+
+    /// Rows `start..start + len` as a view of their own (norms sliced alike). Panics when the
+    /// range is out of bounds.
+    pub fn range(&self, start: usize, len: usize) -> Rows<'a> {
+        let norms = if self.norms.is_empty() { self.norms } else { &self.norms[start..start + len] };
+        Rows {
+            data: &self.data[start * self.stride..(start + len) * self.stride],
+            stride: self.stride,
+            dim: self.dim,
+            norms,
+        }
+    }
 }
 
 /// A distance function over `f32` vectors.

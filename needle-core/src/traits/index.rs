@@ -40,6 +40,13 @@ pub trait VectorSource: Sync {
     fn score_exact(&self, query: &PreparedQuery, slots: &[u32], out: &mut [f32]) {
         self.score(query, slots, out)
     }
+    /// Exact distances to the consecutive slots `first..first + out.len()`, all of which exist.
+    /// Scans call it for runs of consecutive live slots: a source that stores rows contiguously
+    /// streams them in order, which the hardware prefetcher follows best.
+    fn score_exact_run(&self, query: &PreparedQuery, first: u32, out: &mut [f32]) {
+        let slots: Vec<u32> = (first..first + out.len() as u32).collect();
+        self.score_exact(query, &slots, out)
+    }
     /// Hints that `slot` will be scored soon (software prefetch). Optional.
     fn prefetch(&self, _slot: u32) {}
 }
