@@ -1,7 +1,7 @@
 //! The plugin SDK: turns a Rust implementation of `Distance`, `QuantizerFactory`,
 //! `IndexFactory`, `CipherFactory` or `StorageFactory` into a plugin descriptor and vtable. A plugin crate (a `cdylib`) only writes
 //!
-//! ```ignore
+//! ```text
 //! needle_core::export_plugin!(quantizer: MyQuantizerFactory::default(), "one line of description");
 //! ```
 //!
