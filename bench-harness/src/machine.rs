@@ -29,6 +29,8 @@ pub struct Machine {
     pub profile: &'static str,
     /// 1/5/15-minute load averages when the run started (other work skews absolute times).
     pub load_average_start: Option<[f64; 3]>,
+    /// Single-thread memory read bandwidth, GB/s (see `bandwidth.rs`); measured by the run.
+    pub read_bandwidth_gbps: Option<f64>,
 }
 
 impl Machine {
@@ -81,6 +83,7 @@ impl Machine {
             git_dirty: git(&["status", "--porcelain", "--untracked-files=no"]).map(|s| !s.is_empty()),
             profile: if cfg!(debug_assertions) { "debug" } else { "release" },
             load_average_start: load_average(),
+            read_bandwidth_gbps: None,
         }
     }
 }

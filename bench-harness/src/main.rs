@@ -13,6 +13,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod bandwidth;
 mod bench;
 mod config;
 mod data;
@@ -190,7 +191,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let out_dir = cli.out_dir.clone().unwrap_or_else(|| harness.join("results"));
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
 
-    let machine = Machine::detect(&root, needle::simd_backend());
+    let mut machine = Machine::detect(&root, needle::simd_backend());
+    machine.read_bandwidth_gbps = Some(bandwidth::single_thread_read_gbps());
     eprintln!(
         "[bench] {} on {} ({} cores, SIMD {}), commit {}; seed {}",
         cfg.name,

@@ -27,6 +27,29 @@ fn label(s: &SystemResult) -> String {
     }
 }
 
+/// Exact scans (Needle `flat-*`, faiss-flat) read every stored vector per query: their best
+/// single-thread QPS times the bytes of the vectors is the bandwidth they reach, set against the
+/// machine's.
+fn scan_bandwidth(o: &mut String, ds: &DatasetResult, machine_gbps: Option<f64>) {
+    let bytes = (ds.n * ds.dim * 4) as f64;
+    let scans: Vec<(&SystemResult, f64)> = ds
+        .systems
+        .iter()
+        .filter(|s| s.error.is_none() && (s.name.starts_with("flat") || s.name.ends_with("-flat")))
+        .filter_map(|s| s.sweep.iter().map(|p| p.qps).reduce(f64::max).map(|q| (s, q)))
+        .collect();
+    if scans.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\nExact scans against memory bandwidth ({} MiB of vectors per query):\n", mib(bytes));
+    for (s, q) in scans {
+        let gbps = q * bytes / 1e9;
+        let share = machine_gbps
+            .map_or(String::new(), |m| format!(" = {:.0} % of the machine's {m:.1} GB/s", 100.0 * gbps / m));
+        let _ = writeln!(o, "- {}: {q:.1} QPS → {gbps:.1} GB/s{share}", label(s));
+    }
+}
+
 /// Renders the whole run.
 pub fn markdown(run: &RunResult, levels: &[f64]) -> String {
     let mut o = String::new();
@@ -54,6 +77,11 @@ pub fn markdown(run: &RunResult, levels: &[f64]) -> String {
     );
     let _ = writeln!(o, "| OS | {} |", m.os);
     let _ = writeln!(o, "| harness build | {} |", m.profile);
+    let _ = writeln!(
+        o,
+        "| single-thread read bandwidth | {} |",
+        opt(m.read_bandwidth_gbps, |g| format!("{g:.1} GB/s (best of 4 passes over 512 MiB)"))
+    );
     let load = |l: Option<[f64; 3]>| opt(l, |l| format!("{:.2} / {:.2} / {:.2}", l[0], l[1], l[2]));
     let _ = writeln!(
         o,
@@ -87,7 +115,7 @@ pub fn markdown(run: &RunResult, levels: &[f64]) -> String {
     }
 
     for ds in &run.datasets {
-        dataset(&mut o, ds, levels);
+        dataset(&mut o, ds, levels, m.read_bandwidth_gbps);
     }
 
     if !run.warnings.is_empty() {
@@ -110,7 +138,7 @@ pub fn markdown(run: &RunResult, levels: &[f64]) -> String {
     o
 }
 
-fn dataset(o: &mut String, ds: &DatasetResult, levels: &[f64]) {
+fn dataset(o: &mut String, ds: &DatasetResult, levels: &[f64], machine_gbps: Option<f64>) {
     let _ =
         writeln!(o, "## {}: {} × {} ({}), {} queries, k = {}\n", ds.name, ds.n, ds.dim, ds.metric, ds.queries, ds.k);
     let _ = writeln!(o, "Base: `{}`. Ground truth: {}.\n", ds.base, ds.groundtruth);
@@ -182,6 +210,7 @@ fn dataset(o: &mut String, ds: &DatasetResult, levels: &[f64]) {
         );
     }
     let _ = writeln!(o);
+    scan_bandwidth(o, ds, machine_gbps);
     if !ds.peer_versions.is_empty() {
         let v: Vec<String> =
             ds.peer_versions.iter().map(|(k, v)| format!("{k} {}", v.as_deref().unwrap_or("missing"))).collect();
