@@ -112,11 +112,12 @@ pub(crate) struct Matches {
 }
 
 /// The live slots matching `filter`.
-pub(crate) fn matching(st: &State, filter: &Filter) -> Matches {
-    let records = &st.records;
-    let set = st.meta.fields.matching(filter, &|s| records.get(s as usize).and_then(Option::as_ref)?.metadata.as_ref());
+pub(crate) fn matching(st: &State, filter: &Filter) -> needle_core::Result<Matches> {
+    let t = st.records.table()?;
+    let records = &t.slots;
+    let set = t.meta.fields.matching(filter, &|s| records.get(s as usize).and_then(Option::as_ref)?.metadata.as_ref());
     let count = set.len();
-    Matches { set, count }
+    Ok(Matches { set, count })
 }
 
 /// Picks the strategy for a query: `forced` when given, otherwise exact for indexes that are exact

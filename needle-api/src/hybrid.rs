@@ -212,8 +212,9 @@ impl Collection {
         self.check_alive()?;
         validate::k(k)?;
         let st = self.shared.state.read();
-        let idx = st.meta.text.as_ref().ok_or_else(|| self.text_index_missing())?;
-        let matches = filter.map(|f| plan::matching(&st, f));
+        let t = st.records.table()?;
+        let idx = t.meta.text.as_ref().ok_or_else(|| self.text_index_missing())?;
+        let matches = filter.map(|f| plan::matching(&st, f)).transpose()?;
         let keep = |s: u32| matches.as_ref().is_some_and(|m| m.set.contains(s));
         let accept: Option<&(dyn Fn(u32) -> bool + Sync)> = if matches.is_some() { Some(&keep) } else { None };
         Ok(idx
@@ -222,7 +223,7 @@ impl Collection {
             .into_iter()
             .enumerate()
             .filter_map(|(i, (slot, score))| {
-                let r = st.records.get(slot as usize)?.as_ref()?;
+                let r = t.slots.get(slot as usize)?.as_ref()?;
                 Some(HybridResult {
                     id: r.id.clone(),
                     score,
@@ -250,9 +251,10 @@ impl Collection {
         params.check()?;
         self.check_vector(vector)?;
         let st = self.shared.state.read();
-        let idx = st.meta.text.as_ref().ok_or_else(|| self.text_index_missing())?;
+        let t = st.records.table()?;
+        let idx = t.meta.text.as_ref().ok_or_else(|| self.text_index_missing())?;
         let depth = params.candidates.unwrap_or(DEFAULT_CANDIDATES).max(params.k);
-        let matches = params.filter.as_ref().map(|f| plan::matching(&st, f));
+        let matches = params.filter.as_ref().map(|f| plan::matching(&st, f)).transpose()?;
 
         let ef = params.ef_search.unwrap_or(self.shared.config.ef_search).max(depth);
         let sp = SearchParams::new(depth).with_include_metadata(false).with_ef_search(ef);
@@ -286,7 +288,7 @@ impl Collection {
             e.score += params.vector_weight / (params.rrf_k + (i + 1) as f32);
         }
         for (i, &(slot, s)) in by_text.iter().enumerate() {
-            let Some(r) = st.records.get(slot as usize).and_then(Option::as_ref) else { continue };
+            let Some(r) = t.slots.get(slot as usize).and_then(Option::as_ref) else { continue };
             let e = fused.entry(r.id.clone()).or_insert_with(|| new(&r.id));
             e.text_rank = Some(i + 1);
             e.bm25 = Some(s);
@@ -305,7 +307,7 @@ impl Collection {
             .into_iter()
             .map(|f| {
                 let metadata = if params.include_metadata {
-                    st.ids.get(&f.id).and_then(|&s| st.records[s as usize].as_ref()).and_then(|r| r.metadata.clone())
+                    t.ids.get(&f.id).and_then(|&s| t.slots[s as usize].as_ref()).and_then(|r| r.metadata.clone())
                 } else {
                     None
                 };

@@ -29,6 +29,7 @@ mod explain;
 mod filter;
 #[cfg(feature = "hybrid")]
 mod hybrid;
+mod integrity;
 mod persist;
 pub mod plugins;
 mod search;

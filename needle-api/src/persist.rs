@@ -5,16 +5,21 @@
 //!
 //! Loading checks every length and cross-reference; anything inconsistent is
 //! [`Error::Corrupted`], never a panic.
+//!
+//! Format 2 stores vector rows at the store's padded stride (64-byte aligned rows) and the norms
+//! in their own section, so a collection of a mapped file uses them in place
+//! ([`VectorStore::from_mapped`]); its records are decoded lazily (`collection::records`). Format 1
+//! files (packed rows, no norms, no record offsets) are still read, into memory.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use needle_core::format::{Section, SectionKind};
+use needle_core::format::{LoadedSection, Section, SectionKind};
 use needle_core::store::VectorStore;
 use needle_core::{Components, Distance, Error, Registry, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::collection::{Record, State};
+use crate::collection::{Record, RecordReader, Records, State, Table};
 use crate::config::CollectionConfig;
 
 /// The catalog section's content.
@@ -49,13 +54,15 @@ pub(crate) fn encode_collection(
     out: &mut Vec<Section>,
 ) -> Result<CatalogEntry> {
     let n = st.store.len();
-    let mut vectors = Vec::with_capacity(n * config.dimensions * 4);
-    for slot in 0..n as u32 {
-        for x in st.store.vector(slot) {
-            vectors.extend_from_slice(&x.to_le_bytes());
-        }
+    let mut vectors = Vec::with_capacity(n * st.store.stride() * 4);
+    for x in st.store.padded_rows() {
+        vectors.extend_from_slice(&x.to_le_bytes());
     }
     out.push(Section { kind: SectionKind::Vectors, owner, data: vectors });
+    if !st.store.norms().is_empty() {
+        let norms = st.store.norms().iter().flat_map(|x| x.to_le_bytes()).collect();
+        out.push(Section { kind: SectionKind::Norms, owner, data: norms });
+    }
     if st.store.code_len() > 0 {
         out.push(Section { kind: SectionKind::Codes, owner, data: st.store.codes().data.to_vec() });
     }
@@ -63,7 +70,11 @@ pub(crate) fn encode_collection(
     let mut index = Vec::new();
     st.index.save(&mut index)?;
     out.push(Section { kind: SectionKind::Index, owner, data: index });
-    out.push(Section { kind: SectionKind::Records, owner, data: encode_records(&st.records)? });
+    let records = match st.records.undecoded_section() {
+        Some(raw) => raw.to_vec(),
+        None => crate::collection::encode_records(&st.records.table()?.slots)?,
+    };
+    out.push(Section { kind: SectionKind::Records, owner, data: records });
     Ok(CatalogEntry {
         config: config.clone(),
         components: components.clone(),
@@ -79,95 +90,28 @@ fn version_one() -> u32 {
     1
 }
 
-const REC_LIVE: u8 = 1;
-const REC_HAS_META: u8 = 2;
-
-fn encode_records(records: &[Option<Record>]) -> Result<Vec<u8>> {
-    let mut b = Vec::new();
-    b.extend_from_slice(&(records.len() as u64).to_le_bytes());
-    for r in records {
-        match r {
-            None => b.push(0),
-            Some(r) => {
-                let meta = r.metadata.as_ref().map(serde_json::to_vec).transpose()?;
-                b.push(REC_LIVE | if meta.is_some() { REC_HAS_META } else { 0 });
-                b.extend_from_slice(&(r.id.len() as u32).to_le_bytes());
-                b.extend_from_slice(r.id.as_bytes());
-                if let Some(m) = meta {
-                    b.extend_from_slice(&(m.len() as u32).to_le_bytes());
-                    b.extend_from_slice(&m);
-                }
-            }
-        }
-    }
-    Ok(b)
-}
-
-struct Reader<'a> {
-    b: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.b.len());
-        let end = end.ok_or_else(|| Error::corrupted("records section", self.pos as u64, "truncated"))?;
-        let s = &self.b[self.pos..end];
-        self.pos = end;
-        Ok(s)
-    }
-    fn u8(&mut self) -> Result<u8> {
-        Ok(self.take(1)?[0])
-    }
-    fn u32(&mut self) -> Result<u32> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
-    }
-    fn u64(&mut self) -> Result<u64> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
-    }
-}
-
+/// Format 1's records section: `u64` count, then the entries back to back.
 fn decode_records(b: &[u8]) -> Result<Vec<Option<Record>>> {
-    let mut r = Reader { b, pos: 0 };
-    let n = r.u64()?;
+    let n = b.get(..8).map(|h| u64::from_le_bytes(h.try_into().expect("8 bytes")));
+    let n = n.ok_or_else(|| Error::corrupted("records section", 0, "truncated"))?;
     if n > b.len() as u64 {
         return Err(Error::corrupted("records section", 0, format!("implausible record count {n}")));
     }
-    let mut out = Vec::with_capacity(n as usize);
-    for _ in 0..n {
-        let flags = r.u8()?;
-        if flags & REC_LIVE == 0 {
-            out.push(None);
-            continue;
-        }
-        let at = r.pos as u64;
-        let len = r.u32()? as usize;
-        let id = std::str::from_utf8(r.take(len)?)
-            .map_err(|_| Error::corrupted("records section", at, "id is not UTF-8"))?
-            .to_string();
-        let metadata = if flags & REC_HAS_META != 0 {
-            let at = r.pos as u64;
-            let len = r.u32()? as usize;
-            Some(
-                serde_json::from_slice(r.take(len)?)
-                    .map_err(|e| Error::corrupted("records section", at, format!("metadata: {e}")))?,
-            )
-        } else {
-            None
-        };
-        out.push(Some(Record { id, metadata }));
-    }
-    if r.pos != b.len() {
-        return Err(Error::corrupted("records section", r.pos as u64, "trailing bytes"));
+    let mut r = RecordReader { b: &b[8..], pos: 0, base: 8 };
+    let out = (0..n).map(|_| r.entry()).collect::<Result<Vec<_>>>()?;
+    if r.pos != r.b.len() {
+        return Err(Error::corrupted("records section", (8 + r.pos) as u64, "trailing bytes"));
     }
     Ok(out)
 }
 
-/// Rebuilds a collection's state from its catalog entry and sections.
+/// Rebuilds a collection's state from its catalog entry and sections (of a file of
+/// `format_version`). Mapped sections are used in place; see the module docs.
 pub(crate) fn decode_collection(
     registry: &Registry,
     entry: &CatalogEntry,
-    sections: &HashMap<SectionKind, &Section>,
+    sections: &HashMap<SectionKind, &LoadedSection>,
+    format_version: u32,
 ) -> Result<(Arc<dyn Distance>, State)> {
     let config = &entry.config;
     let c = &entry.components;
@@ -197,54 +141,107 @@ pub(crate) fn decode_collection(
         })
     };
     let name = &config.name;
-    let vectors = &section(SectionKind::Vectors)?.data;
-    let n = entry.slots as usize;
-    if dim == 0 || vectors.len() != n.checked_mul(dim * 4).unwrap_or(usize::MAX) {
-        return Err(Error::corrupted(format!("vectors of '{name}'"), 0, "length does not match slots × dimensions"));
+    let n = usize::try_from(entry.slots).unwrap_or(usize::MAX);
+    let vectors = section(SectionKind::Vectors)?;
+    let norms = sections.get(&SectionKind::Norms).copied();
+    let mut store = load_store(dim, distance.needs_norms(), n, vectors, norms, format_version).ok_or_else(|| {
+        Error::corrupted(format!("vectors of '{name}'"), 0, "length does not match slots × dimensions")
+    })?;
+    let quantizer = quant_factory.load(dim, &section(SectionKind::Quantizer)?.data)?;
+    if let Some(codes) = sections.get(&SectionKind::Codes) {
+        let code_len = quantizer.code_len();
+        let fits = code_len > 0 && Some(codes.data.len()) == n.checked_mul(code_len) && quantizer.is_trained();
+        if !fits {
+            return Err(Error::corrupted(format!("codes of '{name}'"), 0, "length does not match the quantizer"));
+        }
+        if !(codes.data.is_mapped() && store.set_codes_mapped(code_len, codes.data.clone())) {
+            store.set_codes(code_len, codes.data.to_vec());
+        }
+    } else if quantizer.is_trained() && quantizer.code_len() > 0 {
+        store.encode_all(&*quantizer);
     }
-    let mut store = VectorStore::new(dim, distance.needs_norms());
+    let index = index_factory.load(dim, &c.index_params, &section(SectionKind::Index)?.data)?;
+    let recs = section(SectionKind::Records)?;
+    let live = usize::try_from(entry.live).unwrap_or(usize::MAX);
+    let text_field = config.text_field.as_deref();
+    let records = if format_version >= 2 {
+        let lazy = Records::lazy(recs.clone(), n, live, text_field)?;
+        if recs.data.is_mapped() {
+            // Not decoded now. The index must still cover exactly `live` slots, all below `n`
+            // (counting them is a bitmap walk, not a decode).
+            let covered = (0..n as u32).filter(|&s| index.contains(s)).count();
+            if index.len() != live || covered != live {
+                return Err(Error::corrupted(format!("collection '{name}'"), 0, "live counts disagree"));
+            }
+            return Ok((distance, State { store, index, quantizer, records: lazy }));
+        }
+        lazy.table()?;
+        lazy
+    } else {
+        Records::decoded(Table::build(decode_records(&recs.data)?, text_field)?)
+    };
+    let table = records.table()?;
+    if table.slots.len() != n {
+        return Err(Error::corrupted(format!("records of '{name}'"), 0, "count does not match slots"));
+    }
+    for (slot, r) in table.slots.iter().enumerate() {
+        if r.is_some() && !index.contains(slot as u32) {
+            return Err(Error::corrupted(format!("records of '{name}'"), 0, format!("inconsistent record {slot}")));
+        }
+    }
+    if table.ids.len() != live || index.len() != live {
+        return Err(Error::corrupted(format!("collection '{name}'"), 0, "live counts disagree"));
+    }
+    Ok((distance, State { store, index, quantizer, records }))
+}
+
+/// The vector store of `n` rows: in place when the sections are mapped (format 2 with its norms),
+/// else copied row by row. `None` when a length is wrong.
+fn load_store(
+    dim: usize,
+    keep_norms: bool,
+    n: usize,
+    vectors: &LoadedSection,
+    norms: Option<&LoadedSection>,
+    format_version: u32,
+) -> Option<VectorStore> {
+    if dim == 0 {
+        return None;
+    }
+    let row_floats = if format_version >= 2 { VectorStore::stride_for(dim) } else { dim };
+    if vectors.data.len() != n.checked_mul(row_floats.checked_mul(4)?)? {
+        return None;
+    }
+    if format_version >= 2 && vectors.data.is_mapped() && (norms.is_some() || !keep_norms || n == 0) {
+        let norms = norms.filter(|_| keep_norms).map(|s| s.data.clone());
+        let norms = if keep_norms && n == 0 { norms.or_else(|| Some(vectors.data.clone())) } else { norms };
+        if let Some(store) = VectorStore::from_mapped(dim, keep_norms, n, vectors.data.clone(), norms) {
+            return Some(store);
+        }
+    }
+    let mut store = VectorStore::new(dim, keep_norms);
     store.reserve(n);
     let mut row = vec![0f32; dim];
-    for chunk in vectors.chunks_exact(dim * 4) {
+    for chunk in vectors.data.chunks_exact(row_floats * 4) {
         for (x, b) in row.iter_mut().zip(chunk.chunks_exact(4)) {
             *x = f32::from_le_bytes(b.try_into().expect("4 bytes"));
         }
         store.push(&row, None);
     }
-    let quantizer = quant_factory.load(dim, &section(SectionKind::Quantizer)?.data)?;
-    if let Some(codes) = sections.get(&SectionKind::Codes) {
-        let code_len = quantizer.code_len();
-        if code_len == 0 || codes.data.len() != n * code_len || !quantizer.is_trained() {
-            return Err(Error::corrupted(format!("codes of '{name}'"), 0, "length does not match the quantizer"));
-        }
-        store.set_codes(code_len, codes.data.clone());
-    } else if quantizer.is_trained() && quantizer.code_len() > 0 {
-        store.encode_all(&*quantizer);
-    }
-    let index = index_factory.load(dim, &c.index_params, &section(SectionKind::Index)?.data)?;
-    let records = decode_records(&section(SectionKind::Records)?.data)?;
-    if records.len() != n {
-        return Err(Error::corrupted(format!("records of '{name}'"), 0, "count does not match slots"));
-    }
-    let mut ids = HashMap::with_capacity(entry.live as usize);
-    for (slot, r) in records.iter().enumerate() {
-        if let Some(r) = r {
-            if !index.contains(slot as u32) || ids.insert(r.id.clone(), slot as u32).is_some() {
-                return Err(Error::corrupted(format!("records of '{name}'"), 0, format!("inconsistent record {slot}")));
-            }
-        }
-    }
-    if ids.len() as u64 != entry.live || index.len() != ids.len() {
-        return Err(Error::corrupted(format!("collection '{name}'"), 0, "live counts disagree"));
-    }
-    // Field indexes and BM25 postings are derived from the records: rebuilt here, not stored.
-    let meta = crate::filter::MetaIndexes::rebuilt(config.text_field.as_deref(), &records);
-    Ok((distance, State { store, index, quantizer, ids, records, meta }))
+    Some(store)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn encode_records_v1(records: &[Option<Record>]) -> Vec<u8> {
+        let mut b = (records.len() as u64).to_le_bytes().to_vec();
+        for r in records {
+            crate::collection::encode_entry(r.as_ref(), &mut b).unwrap();
+        }
+        b
+    }
 
     #[test]
     fn records_roundtrip_and_reject_garbage() {
@@ -253,7 +250,7 @@ mod tests {
             None,
             Some(Record { id: "é-2".into(), metadata: None }),
         ];
-        let b = encode_records(&recs).unwrap();
+        let b = encode_records_v1(&recs);
         assert_eq!(decode_records(&b).unwrap(), recs);
         for cut in 0..b.len() {
             assert!(decode_records(&b[..cut]).is_err(), "truncation at {cut} accepted");

@@ -4,6 +4,7 @@
 //! in parallel with each other; writes take the collection's exclusive lock for the short time an
 //! insert needs, and never block other collections.
 
+mod records;
 mod state;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,6 +26,9 @@ use crate::filter::{self as plan, Matches};
 use crate::search::{SearchParams, SearchResult};
 use crate::validate;
 use crate::wal_ops::{self, Item};
+#[cfg(test)]
+pub(crate) use records::encode_entry;
+pub(crate) use records::{encode as encode_records, Reader as RecordReader, Records, Table};
 pub(crate) use state::{Record, State};
 
 /// A stored vector, as returned by [`Collection::get`].
@@ -67,6 +71,8 @@ pub(crate) struct Shared {
     pub read_only: bool,
     pub log: Arc<Log>,
     pub registry: Arc<Registry>,
+    /// The database's deferred checksum check (a failure makes every call `corrupted`).
+    pub integrity: Arc<crate::integrity::Integrity>,
 }
 
 /// A handle to one collection. Cloning is cheap; all clones see the same data.
@@ -91,6 +97,7 @@ impl Collection {
         read_only: bool,
         log: Arc<Log>,
         registry: Arc<Registry>,
+        integrity: Arc<crate::integrity::Integrity>,
     ) -> Self {
         let c = Collection {
             shared: Arc::new(Shared {
@@ -103,6 +110,7 @@ impl Collection {
                 read_only,
                 log,
                 registry,
+                integrity,
             }),
         };
         #[cfg(feature = "metrics")]
@@ -129,7 +137,7 @@ impl Collection {
         if self.shared.dropped.load(Ordering::Acquire) {
             return Err(Error::CollectionNotFound(self.shared.config.name.clone()));
         }
-        Ok(())
+        self.shared.integrity.check()
     }
 
     fn check_writable(&self) -> Result<()> {
@@ -171,7 +179,7 @@ impl Collection {
         validate::id(id)?;
         self.check_vector(vector)?;
         let mut st = self.shared.state.write();
-        if st.ids.contains_key(id) {
+        if st.records.table()?.ids.contains_key(id) {
             return Err(Error::DuplicateId(id.to_string()));
         }
         let lsn = self.log(|| wal_ops::encode_insert(self.name(), std::iter::once((id, vector, metadata.as_ref()))))?;
@@ -209,7 +217,8 @@ impl Collection {
             }
         }
         let mut st = self.shared.state.write();
-        if let Some((id, _, _)) = items.iter().find(|(id, _, _)| st.ids.contains_key(id)) {
+        let ids = &st.records.table()?.ids;
+        if let Some((id, _, _)) = items.iter().find(|(id, _, _)| ids.contains_key(id)) {
             return Err(Error::DuplicateId(id.clone()));
         }
         let lsn = self.log(|| {
@@ -245,8 +254,9 @@ impl Collection {
     pub fn get(&self, id: &str) -> Result<Option<VectorRecord>> {
         self.check_alive()?;
         let st = self.shared.state.read();
-        Ok(st.ids.get(id).map(|&slot| {
-            let record = st.records[slot as usize].as_ref().expect("live ids have records");
+        let t = st.records.table()?;
+        Ok(t.ids.get(id).map(|&slot| {
+            let record = t.slots[slot as usize].as_ref().expect("live ids have records");
             VectorRecord {
                 id: record.id.clone(),
                 vector: st.store.vector(slot).to_vec(),
@@ -259,7 +269,7 @@ impl Collection {
     pub fn delete(&self, id: &str) -> Result<bool> {
         self.check_writable()?;
         let mut st = self.shared.state.write();
-        if !st.ids.contains_key(id) {
+        if !st.records.table()?.ids.contains_key(id) {
             return Ok(false);
         }
         let lsn = self.log(|| Ok(wal_ops::encode_delete(self.name(), id)))?;
@@ -274,9 +284,10 @@ impl Collection {
     pub(crate) fn replay_insert(&self, items: Vec<Item>) -> Result<()> {
         let mut st = self.shared.state.write();
         let mut seen = std::collections::HashSet::new();
+        let ids = &st.records.table()?.ids;
         for it in &items {
             self.check(&it.id, &it.vector)?;
-            if st.ids.contains_key(&it.id) || !seen.insert(it.id.as_str()) {
+            if ids.contains_key(&it.id) || !seen.insert(it.id.as_str()) {
                 return Err(Error::DuplicateId(it.id.clone()));
             }
         }
@@ -324,7 +335,7 @@ impl Collection {
     /// Whether a live vector with this id exists (cheaper than `get`: copies nothing).
     pub fn contains(&self, id: &str) -> Result<bool> {
         self.check_alive()?;
-        Ok(self.shared.state.read().ids.contains_key(id))
+        Ok(self.shared.state.read().records.table()?.ids.contains_key(id))
     }
 
     /// Checks an id and a vector exactly as `insert` would, without inserting.
@@ -337,7 +348,7 @@ impl Collection {
     pub fn ids(&self) -> Result<Vec<String>> {
         self.check_alive()?;
         let st = self.shared.state.read();
-        Ok(st.records.iter().flatten().map(|r| r.id.clone()).collect())
+        Ok(st.records.table()?.slots.iter().flatten().map(|r| r.id.clone()).collect())
     }
 
     /// The `k` nearest vectors to `query`, closest first, with metadata.
@@ -394,12 +405,14 @@ impl Collection {
         self.check_vector(query)?;
         let st = self.shared.state.read();
         let mut profile = SearchProfile::default();
-        let matches = filter.map(|f| {
-            let t = Instant::now();
-            let m = plan::matching(&st, f);
-            profile.phases.filter_us = us(t.elapsed());
-            m
-        });
+        let matches = filter
+            .map(|f| {
+                let t = Instant::now();
+                let m = plan::matching(&st, f);
+                profile.phases.filter_us = us(t.elapsed());
+                m
+            })
+            .transpose()?;
         let results = self.search_locked(&st, query, params, matches.as_ref(), &mut profile)?;
         profile.phases.total_us = us(t0.elapsed());
         Ok(Explained { results, profile })
@@ -421,7 +434,7 @@ impl Collection {
             self.check_vector(q)?;
         }
         let st = self.shared.state.read();
-        let matches = params.filter.as_ref().map(|f| plan::matching(&st, f));
+        let matches = params.filter.as_ref().map(|f| plan::matching(&st, f)).transpose()?;
         queries
             .par_iter()
             .map(|q| self.search_locked(&st, q, &params, matches.as_ref(), &mut SearchProfile::default()))
@@ -470,7 +483,9 @@ impl Collection {
             profile.strategy = Strategy::Exact;
             match matches {
                 Some(m) => scan_top_k(m.set.iter(), k, &prepared, &scorer, true, &mut stats),
-                None => scan_top_k(st.meta.fields.live().iter(), k, &prepared, &scorer, true, &mut stats),
+                None => {
+                    scan_top_k(st.records.table()?.meta.fields.live().iter(), k, &prepared, &scorer, true, &mut stats)
+                }
             }
         } else {
             profile.quantized = quantized;
@@ -512,16 +527,13 @@ impl Collection {
         profile.nodes_visited = stats.nodes_visited;
         profile.distance_computations = stats.distance_computations;
         hits.truncate(k);
-        let out: Vec<SearchResult> = hits
-            .into_iter()
-            .filter_map(|c| {
-                st.records.get(c.slot as usize).and_then(Option::as_ref).map(|r| SearchResult {
-                    id: r.id.clone(),
-                    distance: c.distance,
-                    metadata: if params.include_metadata { r.metadata.clone() } else { None },
-                })
-            })
-            .collect();
+        let mut out: Vec<SearchResult> = Vec::with_capacity(hits.len());
+        for c in hits {
+            if let Some(r) = st.records.get(c.slot)? {
+                let metadata = if params.include_metadata { r.metadata.clone() } else { None };
+                out.push(SearchResult { id: r.into_owned().id, distance: c.distance, metadata });
+            }
+        }
         profile.returned = out.len();
         profile.phases.fetch_us = us(t_fetch.elapsed());
         Ok(out)

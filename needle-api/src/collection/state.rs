@@ -4,13 +4,12 @@
 //! slot (the index skips it, the record becomes `None`), an upsert tombstones the old slot and
 //! appends a new one. `compact()` (storage issue) will renumber.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use needle_core::store::{Scorer, VectorStore};
 use needle_core::{Components, Distance, Index, Quantizer, Registry, Result};
 
-use crate::filter::MetaIndexes;
+use super::records::{Records, Table};
 
 /// A live vector's id and metadata.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,31 +26,31 @@ pub(crate) struct State {
     pub store: VectorStore,
     pub index: Box<dyn Index>,
     pub quantizer: Box<dyn Quantizer>,
-    pub ids: HashMap<String, u32>,
-    pub records: Vec<Option<Record>>,
-    /// Field value indexes (filters) and BM25 postings (hybrid), by slot; kept in step here.
-    pub meta: MetaIndexes,
+    /// Records by slot, the id map, and the field value indexes (filters) and BM25 postings
+    /// (hybrid) by slot, kept in step here; decoded from the file on first use.
+    pub records: Records,
 }
 
 impl State {
     pub fn live(&self) -> usize {
-        self.ids.len()
+        self.records.live()
     }
 
     /// Appends a validated vector and indexes it. The graph is always built on exact distances,
     /// so its quality does not depend on quantization (and retraining never invalidates it).
     pub fn append(&mut self, distance: &Arc<dyn Distance>, record: Record, vector: &[f32]) -> Result<u32> {
+        let t = self.records.table_mut()?;
         let quantizer = self.quantizer.is_trained().then_some(&*self.quantizer);
         let slot = self.store.push(vector, quantizer.filter(|q| q.code_len() > 0));
-        self.ids.insert(record.id.clone(), slot);
-        self.meta.insert(slot, record.metadata.as_ref());
-        self.records.push(Some(record));
+        t.ids.insert(record.id.clone(), slot);
+        t.meta.insert(slot, record.metadata.as_ref());
+        t.slots.push(Some(record));
         let scorer = Scorer::new(&self.store, &**distance, None);
         if let Err(e) = self.index.insert(slot, &scorer) {
             // Keep maps consistent with the index: the slot exists but is dead.
-            if let Some(Some(r)) = self.records.get_mut(slot as usize).map(Option::take) {
-                self.ids.remove(&r.id);
-                self.meta.remove(slot, r.metadata.as_ref());
+            if let Some(Some(r)) = t.slots.get_mut(slot as usize).map(Option::take) {
+                t.ids.remove(&r.id);
+                t.meta.remove(slot, r.metadata.as_ref());
             }
             return Err(e);
         }
@@ -61,14 +60,15 @@ impl State {
 
     /// Appends many validated vectors, indexing them in one batch call.
     pub fn append_batch(&mut self, distance: &Arc<dyn Distance>, items: Vec<(Record, &[f32])>) -> Result<()> {
+        let t = self.records.table_mut()?;
         let quantizer = self.quantizer.is_trained().then_some(&*self.quantizer);
         let mut slots = Vec::with_capacity(items.len());
         self.store.reserve(items.len());
         for (record, vector) in items {
             let slot = self.store.push(vector, quantizer.filter(|q| q.code_len() > 0));
-            self.ids.insert(record.id.clone(), slot);
-            self.meta.insert(slot, record.metadata.as_ref());
-            self.records.push(Some(record));
+            t.ids.insert(record.id.clone(), slot);
+            t.meta.insert(slot, record.metadata.as_ref());
+            t.slots.push(Some(record));
             slots.push(slot);
         }
         let scorer = Scorer::new(&self.store, &**distance, None);
@@ -76,11 +76,12 @@ impl State {
         // that no node is ever lost by it).
         let result = self.index.insert_batch(&slots, &scorer);
         if let Err(e) = result {
+            let t = self.records.table_mut()?;
             for &slot in &slots {
                 if !self.index.contains(slot) {
-                    if let Some(Some(r)) = self.records.get_mut(slot as usize).map(Option::take) {
-                        self.ids.remove(&r.id);
-                        self.meta.remove(slot, r.metadata.as_ref());
+                    if let Some(Some(r)) = t.slots.get_mut(slot as usize).map(Option::take) {
+                        t.ids.remove(&r.id);
+                        t.meta.remove(slot, r.metadata.as_ref());
                     }
                 }
             }
@@ -91,11 +92,12 @@ impl State {
 
     /// Removes `id`; returns whether it existed.
     pub fn remove(&mut self, id: &str) -> Result<bool> {
-        let Some(slot) = self.ids.get(id).copied() else { return Ok(false) };
+        let t = self.records.table_mut()?;
+        let Some(slot) = t.ids.get(id).copied() else { return Ok(false) };
         self.index.delete(slot)?;
-        self.ids.remove(id);
-        if let Some(r) = self.records[slot as usize].take() {
-            self.meta.remove(slot, r.metadata.as_ref());
+        t.ids.remove(id);
+        if let Some(r) = t.slots[slot as usize].take() {
+            t.meta.remove(slot, r.metadata.as_ref());
         }
         Ok(true)
     }
@@ -118,16 +120,15 @@ impl State {
     /// quantizer (used by `compact`).
     pub fn rebuilt(&self, registry: &Registry, components: &Components, distance: &Arc<dyn Distance>) -> Result<State> {
         let dim = self.store.dim();
+        let table = self.records.table()?;
         let mut fresh = State {
             store: VectorStore::new(dim, distance.needs_norms()),
             index: registry.index(&components.index)?.create(dim, &components.index_params)?,
             quantizer: registry.quantizer(&components.quantizer)?.create(dim, &components.quantizer_params)?,
-            ids: HashMap::with_capacity(self.live()),
-            records: Vec::with_capacity(self.live()),
-            meta: self.meta.empty_like(),
+            records: Records::decoded(Table { meta: table.meta.empty_like(), ..Table::empty(None) }),
         };
-        let items: Vec<(Record, &[f32])> = self
-            .records
+        let items: Vec<(Record, &[f32])> = table
+            .slots
             .iter()
             .enumerate()
             .filter_map(|(slot, r)| r.as_ref().map(|r| (r.clone(), self.store.vector(slot as u32))))
@@ -138,17 +139,8 @@ impl State {
         Ok(fresh)
     }
 
+    /// Heap bytes (what is borrowed from the file's memory map counts 0).
     pub fn memory_bytes(&self) -> usize {
-        let records: usize = self
-            .records
-            .iter()
-            .flatten()
-            .map(|r| r.id.len() + 48 + r.metadata.as_ref().map_or(0, |m| m.to_string().len()))
-            .sum();
-        self.store.memory_bytes()
-            + self.index.memory_bytes()
-            + records
-            + self.ids.capacity() * 40
-            + self.meta.memory_bytes()
+        self.store.memory_bytes() + self.index.memory_bytes() + self.records.memory_bytes()
     }
 }

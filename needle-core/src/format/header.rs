@@ -20,7 +20,7 @@ use crate::{Error, Result};
 /// The first 8 bytes of every Needle file.
 pub const MAGIC: &[u8; 8] = b"NEEDLEDB";
 /// The format version this build writes (and the highest it reads).
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Header length in bytes.
 pub const HEADER_LEN: usize = 128;
 

@@ -12,8 +12,12 @@
 //! [`write_file`]), so a crash leaves either the old or the new file, never a mix.
 
 mod header;
+mod mapped;
 mod sections;
+mod shared;
 pub mod wal;
 
 pub use header::{Header, FORMAT_VERSION, HEADER_LEN, MAGIC};
+pub use mapped::{open_sections, LoadedSection};
 pub use sections::{read_file, write_file, Section, SectionKind, FLAG_ENCRYPTED};
+pub use shared::{ByteOwner, SharedBytes};

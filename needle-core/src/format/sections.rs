@@ -23,6 +23,8 @@ pub enum SectionKind {
     Records = 6,
     /// How the file is encrypted (plaintext JSON: cipher id, key derivation, key check).
     Encryption = 7,
+    /// A collection's per-row `f32` norms (format 2, distances that need them).
+    Norms = 8,
 }
 
 impl SectionKind {
@@ -35,6 +37,7 @@ impl SectionKind {
             5 => SectionKind::Index,
             6 => SectionKind::Records,
             7 => SectionKind::Encryption,
+            8 => SectionKind::Norms,
             _ => return None,
         })
     }
@@ -110,8 +113,18 @@ pub fn write_file(
     sync_dir(path)
 }
 
-/// Reads and checks a whole file: header, table and every section's checksum.
-pub fn read_file(backend: &dyn StorageBackend, name: &str) -> Result<(Header, Vec<Section>)> {
+/// One entry of the section table, bounds-checked against the file.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Entry {
+    pub kind: SectionKind,
+    pub owner: u32,
+    pub offset: u64,
+    pub len: u64,
+    pub crc: u32,
+}
+
+/// Reads and checks the header and the section table (CRC, kinds, every section's bounds).
+pub(crate) fn read_table(backend: &dyn StorageBackend, name: &str) -> Result<(Header, Vec<Entry>)> {
     let len = backend.len()?;
     if len < HEADER_LEN as u64 {
         return Err(Error::NotANeedleFile(format!("{name}: {len} bytes is too short for a header")));
@@ -129,7 +142,7 @@ pub fn read_file(backend: &dyn StorageBackend, name: &str) -> Result<(Header, Ve
     if crc32fast::hash(&table) != header.section_table_crc {
         return Err(Error::corrupted("section table", header.section_table_offset, "checksum mismatch"));
     }
-    let mut sections = Vec::with_capacity(count as usize);
+    let mut entries = Vec::with_capacity(count as usize);
     for e in table.chunks_exact(ENTRY_LEN) {
         let at = header.section_table_offset;
         let kind_raw = u16::from_le_bytes([e[0], e[1]]);
@@ -142,11 +155,21 @@ pub fn read_file(backend: &dyn StorageBackend, name: &str) -> Result<(Header, Ve
         if offset < HEADER_LEN as u64 || offset.checked_add(slen).is_none_or(|end| end > header.section_table_offset) {
             return Err(Error::corrupted(format!("{kind:?} section"), offset, "out of bounds"));
         }
-        let data = backend.read_vec(offset, slen as usize)?;
-        if crc32fast::hash(&data) != crc {
-            return Err(Error::corrupted(format!("{kind:?} section"), offset, "checksum mismatch"));
+        entries.push(Entry { kind, owner, offset, len: slen, crc });
+    }
+    Ok((header, entries))
+}
+
+/// Reads and checks a whole file: header, table and every section's checksum.
+pub fn read_file(backend: &dyn StorageBackend, name: &str) -> Result<(Header, Vec<Section>)> {
+    let (header, entries) = read_table(backend, name)?;
+    let mut sections = Vec::with_capacity(entries.len());
+    for e in entries {
+        let data = backend.read_vec(e.offset, e.len as usize)?;
+        if crc32fast::hash(&data) != e.crc {
+            return Err(Error::corrupted(format!("{:?} section", e.kind), e.offset, "checksum mismatch"));
         }
-        sections.push(Section { kind, owner, data });
+        sections.push(Section { kind: e.kind, owner: e.owner, data });
     }
     Ok((header, sections))
 }

@@ -6,9 +6,11 @@
 //! [`VectorSource`](crate::VectorSource).
 
 mod aligned;
+mod mapped;
 mod scorer;
 mod vectors;
 
 pub use aligned::AlignedF32;
+pub use mapped::{MappedSlice, Plain, Segment};
 pub use scorer::Scorer;
 pub use vectors::VectorStore;
