@@ -9,7 +9,7 @@ use rayon::ThreadPoolBuilder;
 use crate::config::Config;
 use crate::data::Dataset;
 use crate::engine::Engine;
-use crate::machine::rss_bytes;
+use crate::machine::{rss_bytes, rss_split};
 use crate::result::{percentile, recall_at_k, BuildTime, SweepPoint, SystemResult};
 
 fn pool(threads: usize) -> Result<rayon::ThreadPool> {
@@ -55,6 +55,7 @@ fn measure_inner(engine: &mut dyn Engine, ds: &Dataset, cfg: &Config, out: &mut 
     engine.release_input();
     out.simd_backend = engine.simd_backend();
     out.disk_bytes = engine.save()?;
+    let before_reopen = rss_split();
     out.open_s = engine.reopen()?;
     if let Some(s) = out.open_s {
         eprintln!("[bench] {}: saved {} bytes, reopened in {:.3} s", out.name, out.disk_bytes.unwrap_or(0), s);
@@ -129,6 +130,17 @@ fn measure_inner(engine: &mut dyn Engine, ds: &Dataset, cfg: &Config, out: &mut 
             point.p99_us
         );
         out.sweep.push(point);
+    }
+    if out.open_s.is_some() {
+        let after = rss_split();
+        out.reopen_anon_bytes = Some(after.0 as i64 - before_reopen.0 as i64);
+        out.reopen_file_bytes = Some(after.1 as i64 - before_reopen.1 as i64);
+        eprintln!(
+            "[bench] {}: reopened index resident: {:.0} B/vector anonymous, {:.0} B/vector file-backed (mapped)",
+            out.name,
+            out.reopen_anon_bytes.unwrap_or(0) as f64 / ds.n() as f64,
+            out.reopen_file_bytes.unwrap_or(0) as f64 / ds.n() as f64
+        );
     }
     Ok(())
 }

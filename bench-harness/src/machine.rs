@@ -104,6 +104,23 @@ pub fn rss_bytes() -> u64 {
     pages * page_size()
 }
 
+/// Resident memory split by backing, bytes: `(anonymous, file-backed)` from the `RssAnon` and
+/// `RssFile` lines of /proc/self/status (0 where unavailable). A memory-mapped index's file pages
+/// are the kernel's page cache, dropped and re-read under pressure; anonymous pages are what the
+/// process really holds.
+pub fn rss_split() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(0, |v| v * 1024)
+    };
+    (kib("RssAnon:"), kib("RssFile:"))
+}
+
 fn page_size() -> u64 {
     // No libc: the kernel's "KernelPageSize" of our first mapping tells the page size.
     std::fs::read_to_string("/proc/self/smaps")
@@ -146,6 +163,15 @@ mod tests {
         let v = std::hint::black_box(vec![1u8; 64 << 20]);
         let after = rss_bytes();
         assert!(after >= before + (32 << 20), "{before} -> {after}");
+        drop(std::hint::black_box(v));
+    }
+
+    #[test]
+    fn rss_split_sees_anonymous_memory() {
+        let (anon, file) = rss_split();
+        assert!(anon > 0 && file > 0);
+        let v = std::hint::black_box(vec![1u8; 64 << 20]);
+        assert!(rss_split().0 >= anon + (32 << 20));
         drop(std::hint::black_box(v));
     }
 

@@ -179,12 +179,12 @@ fn dataset(o: &mut String, ds: &DatasetResult, levels: &[f64], machine_gbps: Opt
     for &r in levels {
         let _ = write!(o, " QPS @ {} |", recall_key(r));
     }
-    let _ = writeln!(o, " build 1 thread (s) | build all threads (s) | RSS growth (MiB) | bytes / vector | reported (MiB) | disk (MiB) | open (ms) | SIMD |");
+    let _ = writeln!(o, " build 1 thread (s) | build all threads (s) | RSS growth (MiB) | bytes / vector | reported (MiB) | reopened B/vec anon + file | disk (MiB) | open (ms) | SIMD |");
     let _ = write!(o, "|---|");
     for _ in levels {
         let _ = write!(o, "---:|");
     }
-    let _ = writeln!(o, "---:|---:|---:|---:|---:|---:|---:|---|");
+    let _ = writeln!(o, "---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for s in &ds.systems {
         let _ = write!(o, "| {} |", label(s));
         if let Some(e) = &s.error {
@@ -198,12 +198,17 @@ fn dataset(o: &mut String, ds: &DatasetResult, levels: &[f64], machine_gbps: Opt
         let all = s.build_all_s().filter(|_| s.all_threads != 1);
         let _ = writeln!(
             o,
-            " {} | {} | {} | {} | {} | {} | {} | {} |",
+            " {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             opt(s.build_1t_s(), |v| format!("{v:.2}")),
             opt(all, |v| format!("{v:.2} ({}t)", s.all_threads)),
             opt(s.rss_delta_bytes, |b| mib(b as f64)),
             opt(s.bytes_per_vector, |b| format!("{b:.0}")),
             opt(s.reported_bytes, |b| mib(b as f64)),
+            opt(s.reopen_anon_bytes.zip(s.reopen_file_bytes), |(a, f)| format!(
+                "{:.0} + {:.0}",
+                a as f64 / s.n.max(1) as f64,
+                f as f64 / s.n.max(1) as f64
+            )),
             opt(s.disk_bytes, |b| mib(b as f64)),
             opt(s.open_s, |v| format!("{:.1}", v * 1000.0)),
             s.simd_backend.as_deref().unwrap_or("—"),

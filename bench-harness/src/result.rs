@@ -120,6 +120,14 @@ pub struct SystemResult {
     pub disk_bytes: Option<u64>,
     /// Time to reopen the saved file until searchable.
     pub open_s: Option<f64>,
+    /// Growth of anonymous resident memory (RssAnon) from before the reopen to the end of the
+    /// search sweep: what the reopened index really holds (Needle's mapped rows are not in it).
+    #[serde(default)]
+    pub reopen_anon_bytes: Option<i64>,
+    /// Growth of file-backed resident memory (RssFile) over the same span: mapped pages the
+    /// searches touched (page cache, reclaimable).
+    #[serde(default)]
+    pub reopen_file_bytes: Option<i64>,
     /// The SIMD backend in use, when the library says.
     pub simd_backend: Option<String>,
     /// One point per `ef_search` (one point for exact search).
@@ -167,6 +175,8 @@ impl SystemResult {
             bytes_per_vector: None,
             disk_bytes: None,
             open_s: None,
+            reopen_anon_bytes: None,
+            reopen_file_bytes: None,
             simd_backend: None,
             sweep: Vec::new(),
             qps_at_recall: BTreeMap::new(),

@@ -629,6 +629,10 @@ fn checkpoint(inner: &Inner) -> Result<()> {
 impl Drop for Inner {
     fn drop(&mut self) {
         let Some(path) = self.path.clone() else { return };
+        // A read-only handle has nothing left to protect: stop reading the map.
+        if self.config.read_only {
+            self.integrity.cancel();
+        }
         if self.config.read_only || self.log.failure().is_some() {
             return;
         }
