@@ -1,5 +1,6 @@
 //! Measures how long `Database::open` takes on a large file (default: 1,000,000 × 128, flat
-//! index so the build is quick). Usage: `cargo run --release -p needle --example open_time [n] [dim]`.
+//! index so the build is quick). Usage:
+//! `cargo run --release -p needle --example open_time [n] [dim] [index]` (`index`: flat or hnsw).
 
 use std::time::Instant;
 
@@ -9,13 +10,14 @@ fn main() -> needle::Result<()> {
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
     let dim: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(128);
+    let index = args.next().unwrap_or_else(|| "flat".to_string());
     let dir = std::env::temp_dir().join(format!("needle-open-time-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("big.needle");
     {
         let db = Database::open_with_config(&path, DatabaseConfig::new())?;
         let c = db.create_collection_with_config(
-            CollectionConfig::new("big", dim).with_distance(DistanceFunction::Euclidean).with_index("flat"),
+            CollectionConfig::new("big", dim).with_distance(DistanceFunction::Euclidean).with_index(index.as_str()),
         )?;
         let t = Instant::now();
         let mut state = 0x2545_f491_4f6c_dd1du64;
@@ -37,7 +39,7 @@ fn main() -> needle::Result<()> {
             c.insert_batch(&items)?;
         }
         db.save()?;
-        println!("built {n} x {dim} in {:.1} s", t.elapsed().as_secs_f64());
+        println!("built {n} x {dim} ({index}) in {:.1} s", t.elapsed().as_secs_f64());
     }
     let size = std::fs::metadata(&path)?.len();
     let mut times = Vec::new();

@@ -1,10 +1,13 @@
-//! Format compatibility: this build must keep reading the files that format version 1 wrote.
-//! `tests/compat/v1.needle` was written by this test with `NEEDLE_WRITE_FIXTURE=1` and is
-//! committed; it must never be regenerated once a later format version exists.
+//! Format compatibility: this build must keep reading the files that earlier format versions
+//! wrote. `tests/compat/v1.needle` was written by this test with `NEEDLE_WRITE_FIXTURE=1` by the
+//! version-1 build and `tests/compat/v2.needle` with `NEEDLE_WRITE_FIXTURE=2` by the version-2
+//! build; both are committed and must never be regenerated once a later format version exists.
+//! The fixtures are small, so they are read into memory; the v2 one is also opened mapped.
 
 use needle::{CollectionConfig, Database, DatabaseConfig, DistanceFunction, QuantizationType};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/compat/v1.needle");
+const FIXTURE_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/compat/v2.needle");
 
 fn vector(i: usize) -> Vec<f32> {
     (0..16).map(|d| ((i * 13 + d * 5) % 23) as f32 / 23.0 - 0.4).collect()
@@ -39,14 +42,25 @@ fn write_fixture(path: &std::path::Path) {
 
 #[test]
 fn version_1_files_stay_readable() {
-    let path = std::path::Path::new(FIXTURE);
-    if std::env::var_os("NEEDLE_WRITE_FIXTURE").is_some() {
+    check_fixture(FIXTURE, 1, u64::MAX);
+}
+
+#[test]
+fn version_2_files_stay_readable_in_memory_and_mapped() {
+    check_fixture(FIXTURE_V2, 2, u64::MAX);
+    check_fixture(FIXTURE_V2, 2, 0);
+}
+
+fn check_fixture(fixture: &str, version: u32, mmap_threshold: u64) {
+    let path = std::path::Path::new(fixture);
+    if std::env::var("NEEDLE_WRITE_FIXTURE").ok() == Some(version.to_string()) {
         write_fixture(path);
     }
-    let bytes = std::fs::read(path).expect("the committed v1 fixture");
+    let bytes = std::fs::read(path).expect("the committed fixture");
     assert_eq!(&bytes[0..8], b"NEEDLEDB");
-    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 1);
-    let db = Database::open_with_config(path, DatabaseConfig::new().with_read_only(true)).unwrap();
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), version);
+    let config = DatabaseConfig::new().with_read_only(true).with_mmap_threshold(mmap_threshold);
+    let db = Database::open_with_config(path, config).unwrap();
     assert_eq!(db.list_collections().unwrap(), vec!["cosine-hnsw", "dot-flat", "l2-sq8"]);
     let a = db.collection("cosine-hnsw").unwrap();
     assert_eq!(a.count().unwrap(), 1199);
@@ -61,4 +75,5 @@ fn version_1_files_stay_readable() {
     let f = db.collection("dot-flat").unwrap();
     assert_eq!(f.count().unwrap(), 100);
     assert_eq!(f.config().index, "flat");
+    db.check_integrity().unwrap();
 }
