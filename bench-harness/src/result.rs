@@ -122,8 +122,12 @@ pub struct SystemResult {
     pub open_s: Option<f64>,
     /// Growth of anonymous resident memory (RssAnon) from before the reopen to the end of the
     /// search sweep: what the reopened index really holds (Needle's mapped rows are not in it).
+    /// A lower bound: the allocator may hand the reopen pages the build freed but kept.
     #[serde(default)]
     pub reopen_anon_bytes: Option<i64>,
+    /// The library's own figure for its owned (heap) memory after the reopen and the sweep.
+    #[serde(default)]
+    pub reopen_reported_bytes: Option<u64>,
     /// Growth of file-backed resident memory (RssFile) over the same span: mapped pages the
     /// searches touched (page cache, reclaimable).
     #[serde(default)]
@@ -176,6 +180,7 @@ impl SystemResult {
             disk_bytes: None,
             open_s: None,
             reopen_anon_bytes: None,
+            reopen_reported_bytes: None,
             reopen_file_bytes: None,
             simd_backend: None,
             sweep: Vec::new(),
