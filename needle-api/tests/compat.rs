@@ -68,7 +68,7 @@ fn check_fixture(fixture: &str, version: u32, mmap_threshold: u64) {
     let rec = a.get("a42").unwrap().unwrap();
     assert_eq!(rec.vector, vector(42));
     assert_eq!(rec.metadata, Some(serde_json::json!({"i": 42, "name": "item 42"})));
-    assert_eq!(a.search(&vector(42), 1).unwrap()[0].distance.abs() < 1e-6, true);
+    assert!(a.search(&vector(42), 1).unwrap()[0].distance.abs() < 1e-6);
     let b = db.collection("l2-sq8").unwrap();
     assert!(b.info().unwrap().quantized);
     assert_eq!(b.search(&vector(500), 1).unwrap()[0].distance, 0.0);

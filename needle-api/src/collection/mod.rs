@@ -88,6 +88,7 @@ impl std::fmt::Debug for Collection {
 }
 
 impl Collection {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         config: CollectionConfig,
         components: Components,

@@ -37,8 +37,8 @@ impl<T: Plain> MappedSlice<T> {
         let size = std::mem::size_of::<T>();
         let align = align.max(std::mem::align_of::<T>());
         let ok = cfg!(target_endian = "little")
-            && bytes.len() % size == 0
-            && (bytes.as_slice().as_ptr() as usize) % align == 0;
+            && bytes.len().is_multiple_of(size)
+            && (bytes.as_slice().as_ptr() as usize).is_multiple_of(align);
         ok.then(|| MappedSlice { len: bytes.len() / size, bytes, _t: PhantomData })
     }
 
@@ -97,7 +97,32 @@ impl<T: Plain> Segment<T> {
         match self {
             Segment::Owned(v) => v.capacity() * std::mem::size_of::<T>(),
             Segment::Mapped(m) if m.is_mapped() => 0,
-            Segment::Mapped(m) => m.as_slice().len() * std::mem::size_of::<T>(),
+            Segment::Mapped(m) => std::mem::size_of_val(m.as_slice()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn views_check_length_and_alignment_and_copy_on_write() {
+        let floats: Vec<u8> = [1.5f32, -2.0, 3.25].iter().flat_map(|x| x.to_le_bytes()).collect();
+        let mut padded = vec![0u8; 4];
+        padded.extend_from_slice(&floats);
+        let bytes = SharedBytes::owned(padded);
+        let aligned = bytes.slice(4..16).unwrap();
+        // The owned buffer comes from the allocator, at least 4-byte aligned.
+        let view = MappedSlice::<f32>::new(aligned.clone(), 4).expect("aligned");
+        assert_eq!(view.as_slice(), &[1.5, -2.0, 3.25]);
+        assert!(MappedSlice::<f32>::new(bytes.slice(1..13).unwrap(), 4).is_none(), "misaligned");
+        assert!(MappedSlice::<f32>::new(bytes.slice(4..15).unwrap(), 4).is_none(), "ragged length");
+        let mut seg = Segment::Mapped(view);
+        assert_eq!(seg.memory_bytes(), 12, "bytes read into memory count as owned");
+        seg.to_mut().push(9.0);
+        assert_eq!(seg.as_slice(), &[1.5, -2.0, 3.25, 9.0]);
+        assert!(matches!(seg, Segment::Owned(_)));
+        assert_eq!(aligned.len(), 12, "the shared bytes are untouched");
     }
 }
