@@ -152,5 +152,29 @@ pub trait Distance: Send + Sync + Debug + 'static {
 
 /// Plain L2 norm (scalar; used off the hot path).
 pub fn l2_norm(v: &[f32]) -> f32 {
-    v.iter().map(|x| x * x).sum::<f32>().sqrt()
+    // Sixteen independent partial sums: a single running sum is one long chain of dependent
+    // additions the compiler may not reorder (≈1 µs at 784 dimensions), this vectorises.
+    let mut lanes = [0.0f32; 16];
+    let (chunks, rest) = v.as_chunks::<16>();
+    for c in chunks {
+        for (l, x) in lanes.iter_mut().zip(c) {
+            *l += x * x;
+        }
+    }
+    (lanes.iter().sum::<f32>() + rest.iter().map(|x| x * x).sum::<f32>()).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn l2_norm_matches_f64_at_every_length() {
+        for len in [0, 1, 15, 16, 17, 100, 384, 784, 1536] {
+            let v: Vec<f32> = (0..len).map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0).collect();
+            let want = v.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt();
+            let got = l2_norm(&v) as f64;
+            assert!((got - want).abs() <= 1e-5 * want.max(1.0), "len {len}: {got} vs {want}");
+        }
+    }
 }
