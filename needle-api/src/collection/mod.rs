@@ -484,9 +484,15 @@ impl Collection {
             profile.strategy = Strategy::Exact;
             match matches {
                 Some(m) => scan_top_k(m.set.iter(), k, &prepared, &scorer, true, &mut stats),
-                None => {
-                    scan_top_k(st.records.table()?.meta.fields.live().iter(), k, &prepared, &scorer, true, &mut stats)
-                }
+                // Live slots: the filter index's set once records are decoded, else the index's own
+                // (equal, checked at open) — an exact search must not decode every record.
+                None => match st.records.if_decoded() {
+                    Some(t) => scan_top_k(t.meta.fields.live().iter(), k, &prepared, &scorer, true, &mut stats),
+                    None => {
+                        let live = (0..st.store.len() as u32).filter(|&s| st.index.contains(s));
+                        scan_top_k(live, k, &prepared, &scorer, true, &mut stats)
+                    }
+                },
             }
         } else {
             profile.quantized = quantized;

@@ -105,6 +105,11 @@ impl Records {
         r.as_ref().map_err(|(at, msg)| Error::corrupted(WHAT, *at, msg.clone()))
     }
 
+    /// The table if it is decoded already (never decodes).
+    pub fn if_decoded(&self) -> Option<&Table> {
+        self.table.get().and_then(|r| r.as_ref().ok())
+    }
+
     /// Everything decoded, for writing.
     pub fn table_mut(&mut self) -> Result<&mut Table> {
         self.table()?;
