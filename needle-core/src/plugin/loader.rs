@@ -41,7 +41,11 @@ impl PluginInfo {
     }
 }
 
+/// Plugins stay loaded for the life of the process (a library cannot be unloaded safely while
+/// anything may still hold a pointer into it), so `release` is never called on them.
 static LIBRARIES: Mutex<Vec<(PathBuf, Arc<PluginHandle>)>> = Mutex::new(Vec::new());
+/// Plugins linked into the process, by entry function address.
+static IN_PROCESS: Mutex<Vec<(usize, Arc<PluginHandle>)>> = Mutex::new(Vec::new());
 /// (registry, plugin) pairs already registered, so registering again is a no-op.
 static REGISTERED: Mutex<Vec<(Weak<Registry>, Arc<PluginHandle>)>> = Mutex::new(Vec::new());
 
@@ -74,8 +78,17 @@ pub fn load_library(path: &Path) -> Result<Arc<PluginHandle>> {
 /// # Safety
 /// `entry` must follow the plugin ABI.
 pub unsafe fn in_process(entry: PluginEntryFn) -> Result<Arc<PluginHandle>> {
+    // One handle per entry function for the life of the process, as for libraries: a second
+    // handle over the same descriptor would release the plugin's state while the first still
+    // uses it (and the SDK's descriptors live in statics that outlast any handle).
+    let mut linked = IN_PROCESS.lock();
+    if let Some((_, h)) = linked.iter().find(|(e, _)| *e == entry as usize) {
+        return Ok(h.clone());
+    }
     // SAFETY: caller's contract; no library to keep loaded.
-    Ok(Arc::new(unsafe { PluginHandle::from_entry(entry, None, None) }?))
+    let handle = Arc::new(unsafe { PluginHandle::from_entry(entry, None, None) }?);
+    linked.push((entry as usize, handle.clone()));
+    Ok(handle)
 }
 
 /// Registers `plugin` in `registry` under its id. Registering the same plugin in the same

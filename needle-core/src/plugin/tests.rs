@@ -22,6 +22,11 @@ extern "C" fn distance_entry() -> *const PluginDescriptor {
     static E: OnceLock<Exported> = OnceLock::new();
     E.get_or_init(|| export_distance(EuclideanDistance::new(), 3, "euclidean via the ABI")).descriptor()
 }
+/// A second plugin exporting the same id.
+extern "C" fn other_distance_entry() -> *const PluginDescriptor {
+    static E: OnceLock<Exported> = OnceLock::new();
+    E.get_or_init(|| export_distance(EuclideanDistance::new(), 1, "another euclidean")).descriptor()
+}
 extern "C" fn quantizer_entry() -> *const PluginDescriptor {
     static E: OnceLock<Exported> = OnceLock::new();
     E.get_or_init(|| export_quantizer(Sq8Factory, "sq8 via the ABI")).descriptor()
@@ -166,7 +171,9 @@ fn registering_is_idempotent_and_conflicts_are_errors() {
     register(&reg, &h).unwrap();
     register(&reg, &h).unwrap();
     assert!(reg.distance("euclidean").is_ok());
-    let other = handle(distance_entry);
+    // Loading the same entry again gives the same plugin (its state is released at most once).
+    assert!(Arc::ptr_eq(&h, &handle(distance_entry)));
+    let other = handle(other_distance_entry);
     assert!(register(&reg, &other).is_err(), "another plugin cannot take a registered id");
     let builtins = Arc::new(Registry::with_builtins());
     let e = register(&builtins, &h).unwrap_err().to_string();
