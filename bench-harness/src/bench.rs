@@ -9,7 +9,7 @@ use rayon::ThreadPoolBuilder;
 use crate::config::Config;
 use crate::data::Dataset;
 use crate::engine::Engine;
-use crate::machine::{rss_bytes, rss_split};
+use crate::machine::{release_free_memory, rss_bytes, rss_split};
 use crate::result::{percentile, recall_at_k, BuildTime, SweepPoint, SystemResult};
 
 fn pool(threads: usize) -> Result<rayon::ThreadPool> {
@@ -38,6 +38,7 @@ fn measure_inner(engine: &mut dyn Engine, ds: &Dataset, cfg: &Config, out: &mut 
     for (i, &threads) in cfg.build_thread_counts().iter().enumerate() {
         engine.close();
         let p = pool(threads)?;
+        release_free_memory(); // freed pages reused by the build would hide part of its growth
         let rss0 = rss_bytes();
         let t0 = Instant::now();
         p.install(|| engine.build(ds))?;
@@ -55,6 +56,10 @@ fn measure_inner(engine: &mut dyn Engine, ds: &Dataset, cfg: &Config, out: &mut 
     engine.release_input();
     out.simd_backend = engine.simd_backend();
     out.disk_bytes = engine.save()?;
+    // Measured from a closed engine with the freed build returned to the kernel, so the growth
+    // is what the reopened index holds.
+    engine.close();
+    release_free_memory();
     let before_reopen = rss_split();
     out.open_s = engine.reopen()?;
     if let Some(s) = out.open_s {

@@ -11,7 +11,7 @@
 //! cargo run --release -p needle-bench-harness -- --quick --peers    # same, with the peers
 //! cargo run --release -p needle-bench-harness -- --install-peers    # full wordnet-minilm run with peers
 //! ```
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)] // one exception: `machine::release_free_memory` (malloc_trim)
 
 mod bandwidth;
 mod bench;
