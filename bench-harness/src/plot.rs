@@ -25,9 +25,12 @@ const PEER_COLORS: [RGBColor; 6] = [
     RGBColor(105, 60, 150),
 ];
 
+/// One curve: the system's name, its kind, its (recall, QPS) points by rising recall.
+type Series<'a> = (&'a str, SystemKind, Vec<(f64, f64)>);
+
 /// Draws `ds` to `path`.
 pub fn recall_qps(ds: &DatasetResult, levels: &[f64], path: &Path) -> Result<()> {
-    let series: Vec<(&str, SystemKind, Vec<(f64, f64)>)> = ds
+    let series: Vec<Series<'_>> = ds
         .systems
         .iter()
         .filter(|s| s.error.is_none() && !s.sweep.is_empty())

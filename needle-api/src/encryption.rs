@@ -77,7 +77,7 @@ fn hex(b: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Result<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(Error::corrupted("encryption section", 0, "odd hex length"));
     }
     (0..s.len())

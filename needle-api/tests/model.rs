@@ -66,11 +66,11 @@ fn run(metric: DistanceFunction, index: &str, ops: Vec<Op>) -> Result<(), TestCa
                 let id = format!("id{i}");
                 let meta = serde_json::json!({"step": step, "v": v.clone()});
                 let r = c.insert(&id, &v, Some(meta.clone()));
-                if model.contains_key(&id) {
-                    prop_assert_eq!(r.unwrap_err().code(), ErrorCode::DuplicateId);
-                } else {
+                if let std::collections::hash_map::Entry::Vacant(e) = model.entry(id) {
                     r.unwrap();
-                    model.insert(id, (v, meta));
+                    e.insert((v, meta));
+                } else {
+                    prop_assert_eq!(r.unwrap_err().code(), ErrorCode::DuplicateId);
                 }
             }
             Op::Upsert(i, v) => {

@@ -20,11 +20,7 @@ pub struct Matrix<T> {
 impl<T> Matrix<T> {
     /// Number of rows.
     pub fn len(&self) -> usize {
-        if self.dim == 0 {
-            0
-        } else {
-            self.data.len() / self.dim
-        }
+        self.data.len().checked_div(self.dim).unwrap_or(0)
     }
     /// True when there are no rows.
     pub fn is_empty(&self) -> bool {

@@ -116,8 +116,7 @@ pub fn replay(bytes: &[u8]) -> Result<Replay> {
     let mut pos = WAL_HEADER_LEN;
     let mut prev = header.crc();
     let mut records = Vec::new();
-    loop {
-        let Some(h) = bytes.get(pos..pos + RECORD_HEADER_LEN) else { break };
+    while let Some(h) = bytes.get(pos..pos + RECORD_HEADER_LEN) {
         let n = u32::from_le_bytes(h[0..4].try_into().expect("4 bytes")) as usize;
         let seq = u64::from_le_bytes(h[4..12].try_into().expect("8 bytes"));
         let crc = u32::from_le_bytes(h[12..16].try_into().expect("4 bytes"));

@@ -71,11 +71,7 @@ pub struct Rows<'a> {
 impl<'a> Rows<'a> {
     /// Number of rows in the view.
     pub fn len(&self) -> usize {
-        if self.stride == 0 {
-            0
-        } else {
-            self.data.len() / self.stride
-        }
+        self.data.len().checked_div(self.stride).unwrap_or(0)
     }
 
     /// True when the view holds no rows.
