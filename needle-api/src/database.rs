@@ -114,8 +114,10 @@ struct Loaded {
     sections: Vec<format::LoadedSection>,
 }
 
-/// Sections whose checksum a mapped open defers (they hold the bulk of the data).
-const DEFERRED: &[SectionKind] = &[SectionKind::Vectors, SectionKind::Norms, SectionKind::Codes, SectionKind::Records];
+/// Sections whose checksum a mapped open defers (they hold the bulk of the data; an index may use
+/// its section in place, as HNSW does with its layer-0 lists).
+const DEFERRED: &[SectionKind] =
+    &[SectionKind::Vectors, SectionKind::Norms, SectionKind::Codes, SectionKind::Records, SectionKind::Index];
 
 /// Opens the file's sections: mapped in place when it is at least `mmap_threshold` bytes (and
 /// unencrypted, and the storage can map), else read into memory and fully verified.

@@ -2,8 +2,8 @@
 //!
 //! Opening a large file maps it and checks only the header, the section table and the small
 //! sections' checksums, so open time does not grow with the data (see `docs/format.md`,
-//! "Reading"). The checksums of the vectors, norms, codes and records sections are checked here,
-//! on a background thread started at open. A mismatch marks the database corrupted: every later
+//! "Reading"). The checksums of the vectors, norms, codes, records and index sections are checked
+//! here, on a background thread started at open. A mismatch marks the database corrupted: every later
 //! call on its collections is a `corrupted` error naming the section, and a checkpoint or backup
 //! refuses to copy the damaged bytes into a new file (it waits for the check first).
 

@@ -160,7 +160,7 @@ pub(crate) fn decode_collection(
     } else if quantizer.is_trained() && quantizer.code_len() > 0 {
         store.encode_all(&*quantizer);
     }
-    let index = index_factory.load(dim, &c.index_params, &section(SectionKind::Index)?.data)?;
+    let index = index_factory.load_shared(dim, &c.index_params, section(SectionKind::Index)?.data.clone())?;
     let recs = section(SectionKind::Records)?;
     let live = usize::try_from(entry.live).unwrap_or(usize::MAX);
     let text_field = config.text_field.as_deref();

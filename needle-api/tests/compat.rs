@@ -77,3 +77,46 @@ fn check_fixture(fixture: &str, version: u32, mmap_threshold: u64) {
     assert_eq!(f.config().index, "flat");
     db.check_integrity().unwrap();
 }
+
+/// The HNSW sections' saved-form versions, in file order.
+fn hnsw_versions(bytes: &[u8]) -> Vec<u32> {
+    let count = u32::from_le_bytes(bytes[20..24].try_into().unwrap()) as usize;
+    let table = u64::from_le_bytes(bytes[24..32].try_into().unwrap()) as usize;
+    (0..count)
+        .map(|i| &bytes[table + i * 32..table + i * 32 + 32])
+        .filter(|e| u16::from_le_bytes(e[0..2].try_into().unwrap()) == 5)
+        .map(|e| u64::from_le_bytes(e[8..16].try_into().unwrap()) as usize)
+        .filter(|&off| &bytes[off..off + 4] == b"HNSW")
+        .map(|off| u32::from_le_bytes(bytes[off + 4..off + 8].try_into().unwrap()))
+        .collect()
+}
+
+fn graph_answers(path: &std::path::Path, mmap_threshold: u64) -> Vec<(String, f32)> {
+    let config = DatabaseConfig::new().with_read_only(true).with_mmap_threshold(mmap_threshold);
+    let db = Database::open_with_config(path, config).unwrap();
+    let mut out = Vec::new();
+    for name in ["cosine-hnsw", "l2-sq8"] {
+        let c = db.collection(name).unwrap();
+        for q in 0..40 {
+            let query: Vec<f32> = vector(q * 7 + 3).iter().map(|x| x * 0.9 + 0.01).collect();
+            out.extend(c.search(&query, 10).unwrap().into_iter().map(|r| (r.id, r.distance)));
+        }
+    }
+    out
+}
+
+#[test]
+fn version_1_graphs_answer_alike_read_mapped_and_rewritten() {
+    for fixture in [FIXTURE, FIXTURE_V2] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("copy.needle");
+        std::fs::copy(fixture, &path).unwrap();
+        assert_eq!(hnsw_versions(&std::fs::read(&path).unwrap()), vec![1, 1], "{fixture}");
+        let before = graph_answers(&path, u64::MAX);
+        assert_eq!(graph_answers(&path, 0), before, "{fixture} mapped");
+        Database::open(&path).unwrap().save().unwrap();
+        assert_eq!(hnsw_versions(&std::fs::read(&path).unwrap()), vec![2, 2], "{fixture} rewritten");
+        assert_eq!(graph_answers(&path, u64::MAX), before, "{fixture} rewritten, read");
+        assert_eq!(graph_answers(&path, 0), before, "{fixture} rewritten, mapped");
+    }
+}

@@ -55,7 +55,8 @@ fn answers(db: &Database, name: &str) -> Answers {
         let query = vector(10_000 + q, DIM);
         let plain = c.search_with(&query, &SearchParams::new(10)).unwrap();
         let filtered = c.search_with(&query, &SearchParams::new(10).with_filter(even.clone())).unwrap();
-        for r in plain.into_iter().chain(filtered) {
+        let wide = c.search_with(&query, &SearchParams::new(50).with_ef_search(120)).unwrap();
+        for r in plain.into_iter().chain(filtered).chain(wide) {
             out.push(vec![(r.id, r.distance, r.metadata)]);
         }
     }
@@ -91,9 +92,16 @@ fn mapped_open_gives_identical_results_and_owns_little_memory() {
     for name in ["cos", "sq8", "flat"] {
         let (r, m) = (read.collection(name).unwrap(), mapped.collection(name).unwrap());
         assert_eq!(m.count().unwrap(), N - 1);
-        // Owned memory of the mapped collection excludes the rows (and codes) left in the map.
+        // Owned memory of the mapped collection excludes the rows (and codes) left in the map, and
+        // HNSW's layer-0 lists (1 + M_max0 = 33 words per slot at M = 16).
         let (ri, mi) = (r.info().unwrap(), m.info().unwrap());
-        assert!(mi.memory_bytes + N * DIM * 4 <= ri.memory_bytes, "{name}: {} vs {}", mi.memory_bytes, ri.memory_bytes);
+        let layer0 = if name == "flat" { 0 } else { N * 33 * 4 };
+        assert!(
+            mi.memory_bytes + N * DIM * 4 + layer0 <= ri.memory_bytes,
+            "{name}: {} vs {}",
+            mi.memory_bytes,
+            ri.memory_bytes
+        );
         assert_eq!(ri.quantized, mi.quantized);
         assert_eq!(answers(&read, name), answers(&mapped, name), "{name}");
         assert_eq!(m.get("v42").unwrap().unwrap().vector, vector(42, DIM));
@@ -127,6 +135,91 @@ fn writes_to_a_mapped_collection_copy_it_and_persist() {
         assert!(c.get("v5").unwrap().is_none());
         assert_eq!(c.get("v6").unwrap().unwrap().vector, vector(6, DIM));
     }
+}
+
+#[test]
+fn a_mapped_graph_takes_a_parallel_batch_and_persists() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b.needle");
+    build(&path);
+    let extra: Vec<_> = (0..600).map(|i| (format!("x{i}"), vector(50_000 + i, DIM), None)).collect();
+    {
+        let db = Database::open_with_config(&path, DatabaseConfig::new().with_mmap_threshold(0)).unwrap();
+        let c = db.collection("cos").unwrap();
+        c.delete("v9").unwrap();
+        c.insert_batch(&extra).unwrap();
+        assert_eq!(c.count().unwrap(), N - 2 + 600);
+        for (id, v, _) in extra.iter().step_by(37) {
+            assert_eq!(&c.search(v, 1).unwrap()[0].id, id);
+        }
+        db.save().unwrap();
+    }
+    let (read, mapped) = (open(&path, false), open(&path, true));
+    assert_eq!(answers(&read, "cos"), answers(&mapped, "cos"));
+    let c = mapped.collection("cos").unwrap();
+    assert!(c.get("v9").unwrap().is_none());
+    assert_eq!(c.search(&vector(50_123, DIM), 1).unwrap()[0].id, "x123");
+    mapped.check_integrity().unwrap();
+}
+
+/// The index sections of the file that hold an HNSW graph of saved-form version 2: (offset, M).
+fn hnsw_sections(bytes: &[u8]) -> Vec<(usize, usize)> {
+    sections(bytes)
+        .into_iter()
+        .filter(|&(kind, _, off, _)| kind == 5 && &bytes[off..off + 4] == b"HNSW")
+        .map(|(_, _, off, _)| {
+            assert_eq!(u32::from_le_bytes(bytes[off + 4..off + 8].try_into().unwrap()), 2);
+            (off, u32::from_le_bytes(bytes[off + 12..off + 16].try_into().unwrap()) as usize)
+        })
+        .collect()
+}
+
+#[test]
+fn damaged_layer0_lists_of_a_mapped_file_never_panic_and_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l.needle");
+    build(&path);
+    let mut b = std::fs::read(&path).unwrap();
+    let graphs = hnsw_sections(&b);
+    assert_eq!(graphs.len(), 2, "cos and sq8");
+    for (off, m) in graphs {
+        let stride = 1 + 2 * m;
+        let mut put = |slot: usize, word: usize, v: u32| {
+            let at = off + 64 + (slot * stride + word) * 4;
+            b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        };
+        for slot in 0..N {
+            match slot % 5 {
+                0 => put(slot, 0, u32::MAX),          // count far past M_max0
+                1 => put(slot, 1, u32::MAX),          // id past every slot
+                2 => put(slot, 2, (N + slot) as u32), // id just past the slots
+                3 => put(slot, 1, slot as u32),       // a link to itself
+                _ => {}
+            }
+        }
+    }
+    std::fs::write(&path, &b).unwrap();
+    let db = Database::open_with_config(&path, DatabaseConfig::new().with_mmap_threshold(0)).unwrap();
+    for name in ["cos", "sq8"] {
+        let c = db.collection(name).unwrap();
+        let even = Filter::parse(&serde_json::json!({"even": true})).unwrap();
+        for q in 0..30 {
+            let query = vector(20_000 + q, DIM);
+            // Wrong answers are allowed until the check reports the damage; a panic is not.
+            let runs = [c.search(&query, 10), c.search_with(&query, &SearchParams::new(5).with_filter(even.clone()))];
+            for hits in runs.into_iter().flatten() {
+                assert!(hits.iter().all(|h| h.id.starts_with('v')));
+            }
+        }
+        // A write copies the lists, keeping only valid links (or is refused once the check failed).
+        let _ = c.insert("fresh", &vector(99_999, DIM), None);
+        let _ = c.search(&vector(99_999, DIM), 3);
+    }
+    let err = db.check_integrity().unwrap_err();
+    assert_eq!(err.code(), needle::ErrorCode::Corrupted, "{err}");
+    assert!(err.to_string().contains("Index"), "{err}");
+    assert!(db.collection("cos").unwrap().search(&vector(1, DIM), 3).is_err());
+    assert!(db.save().is_err(), "damaged lists are never checkpointed");
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //!
 //! [`open_sections`] checks the header and the section table (both small) and, for a mapped file,
 //! the checksums of every section except the kinds the caller defers — the bulk sections (vectors,
-//! norms, codes, records) whose checksums would mean reading the whole file. A deferred section is
+//! norms, codes, records, index) whose checksums would mean reading the whole file. A deferred section is
 //! returned unverified ([`LoadedSection::verified`] false); the caller checks it later with
 //! [`LoadedSection::verify`] (the database does so in the background, and records when it decodes
 //! them). Structure is still checked at open by the decoders (lengths, counts, cross references),

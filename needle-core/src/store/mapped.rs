@@ -14,6 +14,7 @@ use crate::format::SharedBytes;
 pub trait Plain: Copy + Default + Send + Sync + 'static {}
 impl Plain for f32 {}
 impl Plain for u8 {}
+impl Plain for u32 {}
 
 /// A `[T]` borrowed from shared (usually mapped) bytes, checked at construction for length,
 /// alignment and byte order.

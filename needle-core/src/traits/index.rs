@@ -7,6 +7,7 @@
 
 use std::fmt::Debug;
 
+use crate::format::SharedBytes;
 use crate::Result;
 
 /// A query made ready for repeated scoring: its vector, its norm and (when the collection is
@@ -157,4 +158,13 @@ pub trait IndexFactory: Send + Sync + Debug + 'static {
     fn create(&self, dim: usize, params: &serde_json::Value) -> Result<Box<dyn Index>>;
     /// Loads what [`Index::save`] wrote. Corrupt input gives [`crate::Error::Corrupted`], never a panic.
     fn load(&self, dim: usize, params: &serde_json::Value, bytes: &[u8]) -> Result<Box<dyn Index>>;
+    /// Loads what [`Index::save`] wrote from shared bytes, which may be a file's read-only memory
+    /// map ([`SharedBytes::is_mapped`]): an index may keep them and use its structure in place
+    /// instead of parsing it, so opening a large file does not read it. Such bytes' checksum is
+    /// verified only later (in the background), so whatever part the index does not validate at
+    /// load must be read defensively: damage may give wrong results until the check reports it,
+    /// never a panic or a read out of bounds. The default calls [`load`](Self::load).
+    fn load_shared(&self, dim: usize, params: &serde_json::Value, bytes: SharedBytes) -> Result<Box<dyn Index>> {
+        self.load(dim, params, &bytes)
+    }
 }

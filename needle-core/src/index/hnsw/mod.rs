@@ -10,7 +10,8 @@
 //! - [`search`]: greedy descent, the layer beam search and the k-NN query;
 //! - [`select`]: the neighbour-selection heuristic;
 //! - [`insert`]: linking new nodes, serially or in parallel;
-//! - [`persist`]: the binary form and its validating loader.
+//! - [`persist`]: the binary form (layer 0 in the in-memory layout) and its loaders: validating,
+//!   or, from a memory map, keeping layer 0 in place.
 //!
 //! Guarantees: the same seed and the same insertion order give the same graph when inserting one
 //! slot at a time (and for `insert_batch` on a single rayon thread). A parallel `insert_batch`
@@ -34,6 +35,7 @@ use self::insert::{Builder, LinkLocks};
 use self::params::Params;
 use self::rng::SplitMix64;
 use self::scratch::with_scratch;
+use crate::format::SharedBytes;
 use crate::index::bitset::Bitset;
 use crate::index::check_covers;
 use crate::{Candidate, Error, Index, IndexFactory, IndexSearch, PreparedQuery, Result, SearchStats, VectorSource};
@@ -41,8 +43,9 @@ use crate::{Candidate, Error, Index, IndexFactory, IndexSearch, PreparedQuery, R
 /// Registry id.
 pub const ID: &str = "hnsw";
 
-/// Version of the serialised form written by [`Index::save`].
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the serialised form written by [`Index::save`] (2: layer 0 in the in-memory layout,
+/// usable in place from a memory map; 1 is still read, see [`persist`]).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A parallel `insert_batch` links its first nodes serially until the graph holds this many, so
 /// the parallel phase starts from a connected, deterministic core.
@@ -96,8 +99,10 @@ impl Hnsw {
         check_covers(self.graph.capacity(), source)
     }
 
-    /// Links already-added `slots` (in order when `parallel` is false).
+    /// Links already-added `slots` (in order when `parallel` is false). Layer 0 must be in memory:
+    /// the writers below go through `&Graph`.
     fn link(&mut self, slots: &[u32], source: &dyn VectorSource, parallel: bool) {
+        debug_assert!(!self.graph.is_mapped());
         let entry = Mutex::new(self.graph.entry());
         let builder = Builder { graph: &self.graph, params: &self.params, source, locks: &self.locks, entry: &entry };
         if parallel {
@@ -125,6 +130,7 @@ impl Index for Hnsw {
     fn insert(&mut self, slot: u32, source: &dyn VectorSource) -> Result<()> {
         self.check_source(source)?;
         self.check_new_slot(slot, source)?;
+        self.graph.make_owned();
         let level = self.rng.next_level(self.params.ml);
         self.graph.add_node(slot, level)?;
         self.link(&[slot], source, false);
@@ -142,6 +148,8 @@ impl Index for Hnsw {
                 return Err(Error::InvalidArgument(format!("slot {slot} appears twice in the batch")));
             }
         }
+        // Copy mapped lists now, before any `&self` writer of the parallel build runs.
+        self.graph.make_owned();
         if let Some(&max) = slots.iter().max() {
             self.graph.reserve_slots(max as usize + 1);
         }
@@ -216,20 +224,31 @@ impl IndexFactory for HnswFactory {
     /// `ef_search`.
     fn load(&self, dim: usize, params: &serde_json::Value, bytes: &[u8]) -> Result<Box<dyn Index>> {
         let requested = Params::from_json(params)?;
-        let mut index = persist::read(dim, bytes)?;
-        let (want, have) = (requested.to_json(), index.params.to_json());
-        for key in params.as_object().into_iter().flat_map(|o| o.keys()).map(String::as_str) {
-            if key == "ef_search" {
-                index.params.ef_search = requested.ef_search;
-            } else if want[key] != have[key] {
-                return Err(Error::InvalidConfig(format!(
-                    "hnsw parameter '{key}' is {} in the saved index but {} was given",
-                    have[key], want[key]
-                )));
-            }
-        }
-        Ok(Box::new(index))
+        with_params(persist::read(dim, bytes)?, params, requested)
     }
+
+    /// As [`load`](Self::load); from a memory map, layer 0 is used in place without being read
+    /// (see [`persist`]), so opening does not grow with the number of nodes.
+    fn load_shared(&self, dim: usize, params: &serde_json::Value, bytes: SharedBytes) -> Result<Box<dyn Index>> {
+        let requested = Params::from_json(params)?;
+        with_params(persist::read_shared(dim, &bytes)?, params, requested)
+    }
+}
+
+/// Checks the given `params` against a loaded index's and applies the `ef_search` override.
+fn with_params(mut index: Hnsw, params: &serde_json::Value, requested: Params) -> Result<Box<dyn Index>> {
+    let (want, have) = (requested.to_json(), index.params.to_json());
+    for key in params.as_object().into_iter().flat_map(|o| o.keys()).map(String::as_str) {
+        if key == "ef_search" {
+            index.params.ef_search = requested.ef_search;
+        } else if want[key] != have[key] {
+            return Err(Error::InvalidConfig(format!(
+                "hnsw parameter '{key}' is {} in the saved index but {} was given",
+                have[key], want[key]
+            )));
+        }
+    }
+    Ok(Box::new(index))
 }
 
 #[cfg(test)]
