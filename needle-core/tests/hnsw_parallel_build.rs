@@ -27,6 +27,12 @@ const BUILDS: usize = 12;
 /// Self-searches (k = 1, ef = 256) allowed to miss per build: HNSW is approximate, and a serial
 /// build of this data misses about 2 of 3,000 (all reachable, just far from the entry point).
 const MAX_MISSED: usize = 6;
+/// Unreachable nodes allowed in one build, and over all builds. The heuristic's pruning can orphan
+/// a node when every list that pointed at it keeps closer neighbours instead; with the build order
+/// left to the scheduler, about 1 run of this test in 8 had one such node in one of its 12 builds.
+/// The race this test guards against lost 1–101 nodes in every build, far above both bounds.
+const MAX_LOST_PER_BUILD: usize = 1;
+const MAX_LOST_TOTAL: usize = 3;
 
 /// Deterministic clustered points (SplitMix64 + Box–Muller).
 fn points(seed: u64) -> Vec<Vec<f32>> {
@@ -101,6 +107,7 @@ fn build(points: &[Vec<f32>], scorer: &Scorer<'_>, threads: usize) -> Hnsw {
 fn parallel_builds_lose_no_node() {
     let distance: Arc<dyn Distance> = Registry::with_builtins().distance("euclidean").unwrap();
     let mut failures = Vec::new();
+    let mut total_lost = 0;
     for b in 0..BUILDS {
         let points = points(b as u64);
         let store = store(&points, &*distance);
@@ -108,13 +115,17 @@ fn parallel_builds_lose_no_node() {
         let index = build(&points, &scorer, 4);
         let lost = unreachable(&index);
         let missed = not_found_by_own_vector(&index, &scorer, &points);
-        if !lost.is_empty() || missed > MAX_MISSED {
+        total_lost += lost.len();
+        if lost.len() > MAX_LOST_PER_BUILD || missed > MAX_MISSED {
             failures.push(format!(
                 "build {b}: {} unreachable ({:?}…), {missed} not found",
                 lost.len(),
                 &lost[..lost.len().min(5)]
             ));
         }
+    }
+    if total_lost > MAX_LOST_TOTAL {
+        failures.push(format!("{total_lost} unreachable nodes over {BUILDS} builds"));
     }
     assert!(failures.is_empty(), "parallel builds lost nodes:\n{}", failures.join("\n"));
 }
