@@ -27,7 +27,7 @@
 use needle_core::filter::{FieldIndex, Filter, SlotSet};
 use serde_json::Value;
 
-use crate::collection::{Record, State};
+use crate::collection::State;
 use crate::explain::Strategy;
 
 /// Cost charged to a filtered graph walk per unit of `ef` at selectivity 1 (scaled by
@@ -55,24 +55,14 @@ impl MetaIndexes {
         }
     }
 
-    /// Indexes built from existing records (used when a collection is loaded from its file).
-    pub fn rebuilt(text_field: Option<&str>, records: &[Option<Record>]) -> Self {
+    /// Indexes of the live slots `live` yields with their metadata (used when a collection's
+    /// records are decoded from its file).
+    pub fn rebuilt<'a>(text_field: Option<&str>, live: impl Iterator<Item = (u32, Option<&'a Value>)>) -> Self {
         let mut m = MetaIndexes::new(text_field);
-        for (slot, r) in records.iter().enumerate() {
-            if let Some(r) = r {
-                m.insert(slot as u32, r.metadata.as_ref());
-            }
+        for (slot, doc) in live {
+            m.insert(slot, doc);
         }
         m
-    }
-
-    /// Empty indexes of the same kind (same text field).
-    pub fn empty_like(&self) -> Self {
-        MetaIndexes {
-            fields: FieldIndex::new(),
-            #[cfg(feature = "hybrid")]
-            text: self.text.as_ref().map(|t| crate::hybrid::TextIndex::new(t.field())),
-        }
     }
 
     /// A live slot was added with this metadata.
@@ -113,9 +103,8 @@ pub(crate) struct Matches {
 
 /// The live slots matching `filter`.
 pub(crate) fn matching(st: &State, filter: &Filter) -> needle_core::Result<Matches> {
-    let t = st.records.table()?;
-    let records = &t.slots;
-    let set = t.meta.fields.matching(filter, &|s| records.get(s as usize).and_then(Option::as_ref)?.metadata.as_ref());
+    let m = st.records.meta()?;
+    let set = m.indexes.fields.matching(filter, &|s| m.doc(s));
     let count = set.len();
     Ok(Matches { set, count })
 }

@@ -53,18 +53,13 @@ pub const DEFAULT_CANDIDATES: usize = 100;
 /// The BM25 index over a collection's text field.
 #[derive(Debug)]
 pub(crate) struct TextIndex {
-    field: String,
     path: Option<FieldPath>,
     bm25: Bm25,
 }
 
 impl TextIndex {
     pub fn new(field: &str) -> Self {
-        TextIndex { field: field.to_string(), path: FieldPath::new(field).ok(), bm25: Bm25::new(Tokenizer::default()) }
-    }
-
-    pub fn field(&self) -> &str {
-        &self.field
+        TextIndex { path: FieldPath::new(field).ok(), bm25: Bm25::new(Tokenizer::default()) }
     }
 
     fn text(&self, metadata: Option<&Value>) -> Option<String> {
@@ -212,8 +207,8 @@ impl Collection {
         self.check_alive()?;
         validate::k(k)?;
         let st = self.shared.state.read();
-        let t = st.records.table()?;
-        let idx = t.meta.text.as_ref().ok_or_else(|| self.text_index_missing())?;
+        let (ids, m) = (st.records.ids()?, st.records.meta()?);
+        let idx = m.indexes.text.as_ref().ok_or_else(|| self.text_index_missing())?;
         let matches = filter.map(|f| plan::matching(&st, f)).transpose()?;
         let keep = |s: u32| matches.as_ref().is_some_and(|m| m.set.contains(s));
         let accept: Option<&(dyn Fn(u32) -> bool + Sync)> = if matches.is_some() { Some(&keep) } else { None };
@@ -223,15 +218,14 @@ impl Collection {
             .into_iter()
             .enumerate()
             .filter_map(|(i, (slot, score))| {
-                let r = t.slots.get(slot as usize)?.as_ref()?;
                 Some(HybridResult {
-                    id: r.id.clone(),
+                    id: ids.id(slot)?.to_string(),
                     score,
                     vector_rank: None,
                     text_rank: Some(i + 1),
                     distance: None,
                     bm25: Some(score),
-                    metadata: r.metadata.clone(),
+                    metadata: m.doc(slot).cloned(),
                 })
             })
             .collect())
@@ -251,8 +245,8 @@ impl Collection {
         params.check()?;
         self.check_vector(vector)?;
         let st = self.shared.state.read();
-        let t = st.records.table()?;
-        let idx = t.meta.text.as_ref().ok_or_else(|| self.text_index_missing())?;
+        let (ids, m) = (st.records.ids()?, st.records.meta()?);
+        let idx = m.indexes.text.as_ref().ok_or_else(|| self.text_index_missing())?;
         let depth = params.candidates.unwrap_or(DEFAULT_CANDIDATES).max(params.k);
         let matches = params.filter.as_ref().map(|f| plan::matching(&st, f)).transpose()?;
 
@@ -288,8 +282,8 @@ impl Collection {
             e.score += params.vector_weight / (params.rrf_k + (i + 1) as f32);
         }
         for (i, &(slot, s)) in by_text.iter().enumerate() {
-            let Some(r) = t.slots.get(slot as usize).and_then(Option::as_ref) else { continue };
-            let e = fused.entry(r.id.clone()).or_insert_with(|| new(&r.id));
+            let Some(id) = ids.id(slot) else { continue };
+            let e = fused.entry(id.to_string()).or_insert_with(|| new(id));
             e.text_rank = Some(i + 1);
             e.bm25 = Some(s);
             e.score += params.text_weight / (params.rrf_k + (i + 1) as f32);
@@ -306,11 +300,8 @@ impl Collection {
         Ok(all
             .into_iter()
             .map(|f| {
-                let metadata = if params.include_metadata {
-                    t.ids.get(&f.id).and_then(|&s| t.slots[s as usize].as_ref()).and_then(|r| r.metadata.clone())
-                } else {
-                    None
-                };
+                let metadata =
+                    if params.include_metadata { ids.get(&f.id).and_then(|s| m.doc(s)).cloned() } else { None };
                 HybridResult {
                     id: f.id,
                     score: f.score,

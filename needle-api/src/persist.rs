@@ -19,7 +19,7 @@ use needle_core::store::VectorStore;
 use needle_core::{Components, Distance, Error, Registry, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::collection::{Record, RecordReader, Records, State, Table};
+use crate::collection::{Record, RecordReader, Records, State};
 use crate::config::CollectionConfig;
 
 /// The catalog section's content.
@@ -70,10 +70,7 @@ pub(crate) fn encode_collection(
     let mut index = Vec::new();
     st.index.save(&mut index)?;
     out.push(Section { kind: SectionKind::Index, owner, data: index });
-    let records = match st.records.undecoded_section() {
-        Some(raw) => raw.to_vec(),
-        None => crate::collection::encode_records(&st.records.table()?.slots)?,
-    };
+    let records = st.records.encode()?.into_owned();
     out.push(Section { kind: SectionKind::Records, owner, data: records });
     Ok(CatalogEntry {
         config: config.clone(),
@@ -175,21 +172,18 @@ pub(crate) fn decode_collection(
             }
             return Ok((distance, State { store, index, quantizer, records: lazy }));
         }
-        lazy.table()?;
-        lazy
+        lazy.into_decoded()?
     } else {
-        Records::decoded(Table::build(decode_records(&recs.data)?, text_field)?)
+        Records::from_records(decode_records(&recs.data)?, text_field)?
     };
-    let table = records.table()?;
-    if table.slots.len() != n {
+    let ids = records.ids()?;
+    if ids.slots() != n {
         return Err(Error::corrupted(format!("records of '{name}'"), 0, "count does not match slots"));
     }
-    for (slot, r) in table.slots.iter().enumerate() {
-        if r.is_some() && !index.contains(slot as u32) {
-            return Err(Error::corrupted(format!("records of '{name}'"), 0, format!("inconsistent record {slot}")));
-        }
+    if let Some(slot) = ids.live_slots().find(|&s| !index.contains(s)) {
+        return Err(Error::corrupted(format!("records of '{name}'"), 0, format!("inconsistent record {slot}")));
     }
-    if table.ids.len() != live || index.len() != live {
+    if ids.live_count() != live || index.len() != live {
         return Err(Error::corrupted(format!("collection '{name}'"), 0, "live counts disagree"));
     }
     Ok((distance, State { store, index, quantizer, records }))

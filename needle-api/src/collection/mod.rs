@@ -4,6 +4,7 @@
 //! in parallel with each other; writes take the collection's exclusive lock for the short time an
 //! insert needs, and never block other collections.
 
+mod ids;
 mod records;
 mod state;
 
@@ -28,7 +29,7 @@ use crate::validate;
 use crate::wal_ops::{self, Item};
 #[cfg(test)]
 pub(crate) use records::encode_entry;
-pub(crate) use records::{encode as encode_records, Reader as RecordReader, Records, Table};
+pub(crate) use records::{Reader as RecordReader, Records, Table};
 pub(crate) use state::{Record, State};
 
 /// A stored vector, as returned by [`Collection::get`].
@@ -180,7 +181,7 @@ impl Collection {
         validate::id(id)?;
         self.check_vector(vector)?;
         let mut st = self.shared.state.write();
-        if st.records.table()?.ids.contains_key(id) {
+        if st.records.ids()?.contains(id) {
             return Err(Error::DuplicateId(id.to_string()));
         }
         let lsn = self.log(|| wal_ops::encode_insert(self.name(), std::iter::once((id, vector, metadata.as_ref()))))?;
@@ -218,8 +219,8 @@ impl Collection {
             }
         }
         let mut st = self.shared.state.write();
-        let ids = &st.records.table()?.ids;
-        if let Some((id, _, _)) = items.iter().find(|(id, _, _)| ids.contains_key(id)) {
+        let ids = st.records.ids()?;
+        if let Some((id, _, _)) = items.iter().find(|(id, _, _)| ids.contains(id)) {
             return Err(Error::DuplicateId(id.clone()));
         }
         let lsn = self.log(|| {
@@ -255,22 +256,16 @@ impl Collection {
     pub fn get(&self, id: &str) -> Result<Option<VectorRecord>> {
         self.check_alive()?;
         let st = self.shared.state.read();
-        let t = st.records.table()?;
-        Ok(t.ids.get(id).map(|&slot| {
-            let record = t.slots[slot as usize].as_ref().expect("live ids have records");
-            VectorRecord {
-                id: record.id.clone(),
-                vector: st.store.vector(slot).to_vec(),
-                metadata: record.metadata.clone(),
-            }
-        }))
+        let Some(slot) = st.records.ids()?.get(id) else { return Ok(None) };
+        let Some(r) = st.records.get(slot, true)? else { return Ok(None) };
+        Ok(Some(VectorRecord { id: r.id, vector: st.store.vector(slot).to_vec(), metadata: r.metadata }))
     }
 
     /// Deletes `id`; returns whether it existed.
     pub fn delete(&self, id: &str) -> Result<bool> {
         self.check_writable()?;
         let mut st = self.shared.state.write();
-        if !st.records.table()?.ids.contains_key(id) {
+        if !st.records.ids()?.contains(id) {
             return Ok(false);
         }
         let lsn = self.log(|| Ok(wal_ops::encode_delete(self.name(), id)))?;
@@ -285,10 +280,10 @@ impl Collection {
     pub(crate) fn replay_insert(&self, items: Vec<Item>) -> Result<()> {
         let mut st = self.shared.state.write();
         let mut seen = std::collections::HashSet::new();
-        let ids = &st.records.table()?.ids;
+        let ids = st.records.ids()?;
         for it in &items {
             self.check(&it.id, &it.vector)?;
-            if ids.contains_key(&it.id) || !seen.insert(it.id.as_str()) {
+            if ids.contains(&it.id) || !seen.insert(it.id.as_str()) {
                 return Err(Error::DuplicateId(it.id.clone()));
             }
         }
@@ -336,7 +331,7 @@ impl Collection {
     /// Whether a live vector with this id exists (cheaper than `get`: copies nothing).
     pub fn contains(&self, id: &str) -> Result<bool> {
         self.check_alive()?;
-        Ok(self.shared.state.read().records.table()?.ids.contains_key(id))
+        Ok(self.shared.state.read().records.ids()?.contains(id))
     }
 
     /// Checks an id and a vector exactly as `insert` would, without inserting.
@@ -349,7 +344,7 @@ impl Collection {
     pub fn ids(&self) -> Result<Vec<String>> {
         self.check_alive()?;
         let st = self.shared.state.read();
-        Ok(st.records.table()?.slots.iter().flatten().map(|r| r.id.clone()).collect())
+        Ok(st.records.ids()?.live_ids().map(|(_, id)| id.to_string()).collect())
     }
 
     /// The `k` nearest vectors to `query`, closest first, with metadata.
@@ -484,10 +479,10 @@ impl Collection {
             profile.strategy = Strategy::Exact;
             match matches {
                 Some(m) => scan_top_k(m.set.iter(), k, &prepared, &scorer, true, &mut stats),
-                // Live slots: the filter index's set once records are decoded, else the index's own
-                // (equal, checked at open) — an exact search must not decode every record.
-                None => match st.records.if_decoded() {
-                    Some(t) => scan_top_k(t.meta.fields.live().iter(), k, &prepared, &scorer, true, &mut stats),
+                // Live slots: the id table's once decoded, else the index's own (equal, checked at
+                // open) — an exact search must not decode every record.
+                None => match st.records.live_slots_if_decoded() {
+                    Some(live) => scan_top_k(live, k, &prepared, &scorer, true, &mut stats),
                     None => {
                         let live = (0..st.store.len() as u32).filter(|&s| st.index.contains(s));
                         scan_top_k(live, k, &prepared, &scorer, true, &mut stats)
@@ -536,9 +531,8 @@ impl Collection {
         hits.truncate(k);
         let mut out: Vec<SearchResult> = Vec::with_capacity(hits.len());
         for c in hits {
-            if let Some(r) = st.records.get(c.slot)? {
-                let metadata = if params.include_metadata { r.metadata.clone() } else { None };
-                out.push(SearchResult { id: r.into_owned().id, distance: c.distance, metadata });
+            if let Some(r) = st.records.get(c.slot, params.include_metadata)? {
+                out.push(SearchResult { id: r.id, distance: c.distance, metadata: r.metadata });
             }
         }
         profile.returned = out.len();

@@ -7,9 +7,9 @@
 use std::sync::Arc;
 
 use needle_core::store::{Scorer, VectorStore};
-use needle_core::{Components, Distance, Index, Quantizer, Registry, Result};
+use needle_core::{Components, Distance, Error, Index, Quantizer, Registry, Result};
 
-use super::records::{Records, Table};
+use super::records::Records;
 
 /// A live vector's id and metadata.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,8 +26,8 @@ pub(crate) struct State {
     pub store: VectorStore,
     pub index: Box<dyn Index>,
     pub quantizer: Box<dyn Quantizer>,
-    /// Records by slot, the id map, and the field value indexes (filters) and BM25 postings
-    /// (hybrid) by slot, kept in step here; decoded from the file on first use.
+    /// Ids and metadata by slot, the id index, and the field value indexes (filters) and BM25
+    /// postings (hybrid) by slot, kept in step here; decoded from the file in stages on first use.
     pub records: Records,
 }
 
@@ -39,50 +39,48 @@ impl State {
     /// Appends a validated vector and indexes it. The graph is always built on exact distances,
     /// so its quality does not depend on quantization (and retraining never invalidates it).
     pub fn append(&mut self, distance: &Arc<dyn Distance>, record: Record, vector: &[f32]) -> Result<u32> {
-        let t = self.records.table_mut()?;
+        self.check_in_step()?;
+        let slot = self.records.push(record)?;
         let quantizer = self.quantizer.is_trained().then_some(&*self.quantizer);
-        let slot = self.store.push(vector, quantizer.filter(|q| q.code_len() > 0));
-        t.ids.insert(record.id.clone(), slot);
-        t.meta.insert(slot, record.metadata.as_ref());
-        t.slots.push(Some(record));
+        self.store.push(vector, quantizer.filter(|q| q.code_len() > 0));
         let scorer = Scorer::new(&self.store, &**distance, None);
         if let Err(e) = self.index.insert(slot, &scorer) {
-            // Keep maps consistent with the index: the slot exists but is dead.
-            if let Some(Some(r)) = t.slots.get_mut(slot as usize).map(Option::take) {
-                t.ids.remove(&r.id);
-                t.meta.remove(slot, r.metadata.as_ref());
-            }
+            // Keep the records consistent with the index: the slot exists but is dead.
+            self.records.remove_slot(slot)?;
             return Err(e);
         }
         self.maybe_train()?;
         Ok(slot)
     }
 
-    /// Appends many validated vectors, indexing them in one batch call.
+    /// Appends many validated vectors, indexing them in one batch call. An id that is live (or
+    /// twice in `items`) is a `DuplicateId` error that leaves the batch's slots dead (callers check ids first).
     pub fn append_batch(&mut self, distance: &Arc<dyn Distance>, items: Vec<(Record, &[f32])>) -> Result<()> {
-        let t = self.records.table_mut()?;
+        self.check_in_step()?;
         let quantizer = self.quantizer.is_trained().then_some(&*self.quantizer);
         let mut slots = Vec::with_capacity(items.len());
         self.store.reserve(items.len());
         for (record, vector) in items {
-            let slot = self.store.push(vector, quantizer.filter(|q| q.code_len() > 0));
-            t.ids.insert(record.id.clone(), slot);
-            t.meta.insert(slot, record.metadata.as_ref());
-            t.slots.push(Some(record));
-            slots.push(slot);
+            match self.records.push(record) {
+                Ok(slot) => slots.push(slot),
+                Err(e) => {
+                    // The slots appended so far are not indexed: they stay, dead.
+                    for &slot in &slots {
+                        self.records.remove_slot(slot)?;
+                    }
+                    return Err(e);
+                }
+            }
+            self.store.push(vector, quantizer.filter(|q| q.code_len() > 0));
         }
         let scorer = Scorer::new(&self.store, &**distance, None);
         // In parallel on the current rayon pool (needle-core's `hnsw_parallel_build` test checks
         // that no node is ever lost by it).
         let result = self.index.insert_batch(&slots, &scorer);
         if let Err(e) = result {
-            let t = self.records.table_mut()?;
             for &slot in &slots {
                 if !self.index.contains(slot) {
-                    if let Some(Some(r)) = t.slots.get_mut(slot as usize).map(Option::take) {
-                        t.ids.remove(&r.id);
-                        t.meta.remove(slot, r.metadata.as_ref());
-                    }
+                    self.records.remove_slot(slot)?;
                 }
             }
             return Err(e);
@@ -90,15 +88,21 @@ impl State {
         self.maybe_train()
     }
 
+    /// Records and vectors have one slot each (records are pushed first, so a refused record
+    /// never leaves a vector behind).
+    fn check_in_step(&self) -> Result<()> {
+        let slots = self.records.slots()?;
+        if slots != self.store.len() {
+            return Err(Error::Internal(format!("{slots} records but {} vectors", self.store.len())));
+        }
+        Ok(())
+    }
+
     /// Removes `id`; returns whether it existed.
     pub fn remove(&mut self, id: &str) -> Result<bool> {
-        let t = self.records.table_mut()?;
-        let Some(slot) = t.ids.get(id).copied() else { return Ok(false) };
+        let Some(slot) = self.records.ids()?.get(id) else { return Ok(false) };
         self.index.delete(slot)?;
-        t.ids.remove(id);
-        if let Some(r) = t.slots[slot as usize].take() {
-            t.meta.remove(slot, r.metadata.as_ref());
-        }
+        self.records.remove_slot(slot)?;
         Ok(true)
     }
 
@@ -120,19 +124,18 @@ impl State {
     /// quantizer (used by `compact`).
     pub fn rebuilt(&self, registry: &Registry, components: &Components, distance: &Arc<dyn Distance>) -> Result<State> {
         let dim = self.store.dim();
-        let table = self.records.table()?;
         let mut fresh = State {
             store: VectorStore::new(dim, distance.needs_norms()),
             index: registry.index(&components.index)?.create(dim, &components.index_params)?,
             quantizer: registry.quantizer(&components.quantizer)?.create(dim, &components.quantizer_params)?,
-            records: Records::decoded(Table { meta: table.meta.empty_like(), ..Table::empty(None) }),
+            records: Records::empty(self.records.text_field()),
         };
-        let items: Vec<(Record, &[f32])> = table
-            .slots
-            .iter()
-            .enumerate()
-            .filter_map(|(slot, r)| r.as_ref().map(|r| (r.clone(), self.store.vector(slot as u32))))
-            .collect();
+        let mut items: Vec<(Record, &[f32])> = Vec::with_capacity(self.live());
+        for slot in self.records.ids()?.live_slots() {
+            if let Some(r) = self.records.get(slot, true)? {
+                items.push((r, self.store.vector(slot)));
+            }
+        }
         if !items.is_empty() {
             fresh.append_batch(distance, items)?;
         }
