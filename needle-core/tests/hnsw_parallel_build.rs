@@ -25,8 +25,9 @@ const DIM: usize = 24;
 const CLUSTERS: usize = 10;
 const BUILDS: usize = 12;
 /// Self-searches (k = 1, ef = 256) allowed to miss per build: HNSW is approximate, and a serial
-/// build of this data misses about 2 of 3,000 (all reachable, just far from the entry point).
-const MAX_MISSED: usize = 6;
+/// build of this data misses about 2 of 3,000 (all reachable, just far from the entry point);
+/// parallel builds on a loaded machine, whose insertion order varies, missed up to 11.
+const MAX_MISSED: usize = 20;
 /// Unreachable nodes allowed in one build, and over all builds. The heuristic's pruning can orphan
 /// a node when every list that pointed at it keeps closer neighbours instead; with the build order
 /// left to the scheduler, about 1 run of this test in 8 had one such node in one of its 12 builds.
