@@ -176,12 +176,8 @@ mod tests {
     #[test]
     fn rss_is_positive_and_grows() {
         let _one = RSS.lock().unwrap_or_else(|e| e.into_inner());
-        let before = rss_bytes();
-        assert!(before > 0);
-        let v = std::hint::black_box(vec![1u8; 64 << 20]);
-        let after = rss_bytes();
-        assert!(after >= before + (32 << 20), "{before} -> {after}");
-        drop(std::hint::black_box(v));
+        assert!(rss_bytes() > 0);
+        assert!(sees_64_mib_allocation(rss_bytes), "RSS never grew by 32 MiB for a 64 MiB buffer");
     }
 
     #[test]
@@ -189,9 +185,20 @@ mod tests {
         let _one = RSS.lock().unwrap_or_else(|e| e.into_inner());
         let (anon, file) = rss_split();
         assert!(anon > 0 && file > 0);
-        let v = std::hint::black_box(vec![1u8; 64 << 20]);
-        assert!(rss_split().0 >= anon + (32 << 20));
-        drop(std::hint::black_box(v));
+        assert!(sees_64_mib_allocation(|| rss_split().0), "RssAnon never grew by 32 MiB for a 64 MiB buffer");
+    }
+
+    /// Whether `measure` grows by at least 32 MiB while a 64 MiB buffer is held, in one of five
+    /// tries: other tests of this process allocate and free at the same time, and a free of theirs
+    /// inside the window hides part of the growth.
+    fn sees_64_mib_allocation(measure: impl Fn() -> u64) -> bool {
+        (0..5).any(|_| {
+            let before = measure();
+            let v = std::hint::black_box(vec![1u8; 64 << 20]);
+            let after = measure();
+            drop(std::hint::black_box(v));
+            after >= before + (32 << 20)
+        })
     }
 
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
