@@ -429,7 +429,7 @@ impl Database {
             return Err(Error::CollectionExists(config.name));
         }
         let lsn =
-            if self.inner.log.is_enabled() { self.inner.log.append(&wal_ops::encode_create(&config)?)? } else { 0 };
+            if self.inner.log.is_enabled() { self.inner.log.append(wal_ops::encode_create(&config)?)? } else { 0 };
         let c = self.build_collection(config)?;
         map.insert(c.name().to_string(), c.clone());
         drop(map);
@@ -491,7 +491,7 @@ impl Database {
         if !map.contains_key(name) {
             return Err(Error::CollectionNotFound(name.into()));
         }
-        let lsn = if self.inner.log.is_enabled() { self.inner.log.append(&wal_ops::encode_drop(name))? } else { 0 };
+        let lsn = if self.inner.log.is_enabled() { self.inner.log.append(wal_ops::encode_drop(name))? } else { 0 };
         if let Some(c) = map.remove(name) {
             c.shared.dropped.store(true, Ordering::Release);
         }

@@ -129,12 +129,12 @@ impl Log {
 
     /// Appends one operation (sealed with the cipher). Returns its LSN, or 0 when logging is off.
     /// Call with the affected collection's write lock held, before changing memory.
-    pub fn append(&self, payload: &[u8]) -> Result<u64> {
+    pub fn append(&self, payload: Vec<u8>) -> Result<u64> {
         self.check_failure()?;
         let mut guard = self.wal.lock();
         let Some(wal) = guard.as_mut() else { return Ok(0) };
         let aad = wal_aad(&self.file_id, wal.writer.header().base_generation, wal.writer.next_seq());
-        let sealed = self.cipher.seal(payload, &aad)?;
+        let sealed = self.cipher.seal_owned(payload, &aad)?;
         if let Err(e) = wal.writer.append(&sealed) {
             // A partial append is a torn tail; later appends would follow garbage. Stop here.
             self.poison(&e);

@@ -57,7 +57,13 @@ fn put_item(b: &mut Vec<u8>, id: &str, vector: &[f32], metadata: Option<&serde_j
         None => b.push(0),
         Some(m) => {
             b.push(1);
-            put_str(b, &serde_json::to_string(m)?);
+            // Serialized in place behind a length placeholder: no temporary string per item.
+            let at = b.len();
+            b.extend_from_slice(&[0; 4]);
+            serde_json::to_writer(&mut *b, m)?;
+            let len = u32::try_from(b.len() - at - 4)
+                .map_err(|_| Error::InvalidArgument("metadata of 4 GiB or more".to_string()))?;
+            b[at..at + 4].copy_from_slice(&len.to_le_bytes());
         }
     }
     Ok(())
@@ -75,11 +81,16 @@ pub(crate) fn encode_drop(name: &str) -> Vec<u8> {
     b
 }
 
+/// Encodes an insert of `items`. The buffer is sized for the ids and vectors before writing (only
+/// metadata can grow it): a bulk insert's record is as large as its vectors, and growing it by
+/// doubling would leave the freed smaller copies resident in the allocator after the insert.
 pub(crate) fn encode_insert<'a>(
     collection: &str,
-    items: impl ExactSizeIterator<Item = (&'a str, &'a [f32], Option<&'a serde_json::Value>)>,
+    items: impl ExactSizeIterator<Item = (&'a str, &'a [f32], Option<&'a serde_json::Value>)> + Clone,
 ) -> Result<Vec<u8>> {
-    let mut b = vec![INSERT];
+    let fixed: usize = items.clone().map(|(id, v, _)| 4 + id.len() + 4 + 4 * v.len() + 1).sum();
+    let mut b = Vec::with_capacity(1 + 4 + collection.len() + 4 + fixed);
+    b.push(INSERT);
     put_str(&mut b, collection);
     b.extend_from_slice(&(items.len() as u32).to_le_bytes());
     for (id, v, m) in items {

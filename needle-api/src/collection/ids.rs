@@ -99,6 +99,17 @@ impl<S: BuildHasher> IdTable<S> {
         self.get(id).is_some()
     }
 
+    /// Makes room for `slots` more slots whose ids take `bytes` bytes in all, so that a bulk
+    /// insert grows each buffer once (every smaller buffer a doubling frees stays resident in the
+    /// allocator after the insert).
+    pub fn reserve(&mut self, slots: usize, bytes: usize) {
+        self.arena.reserve(bytes);
+        self.ends.reserve(slots);
+        self.live.reserve(slots.div_ceil(64) + 1);
+        let (arena, ends, hasher) = (&self.arena, &self.ends, &self.hasher);
+        self.index.reserve(slots, |&s| hasher.hash_one(stored(arena, ends, s)));
+    }
+
     /// Appends a slot holding `id` (`None`: a tombstone, as read from a file) and returns it.
     /// A live `id` is refused with the slot that holds it; nothing is appended then.
     pub fn push(&mut self, id: Option<&str>) -> Result<u32, u32> {

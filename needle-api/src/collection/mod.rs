@@ -196,7 +196,7 @@ impl Collection {
         if !self.shared.log.is_enabled() {
             return Ok(0);
         }
-        self.shared.log.append(&encode()?)
+        self.shared.log.append(encode()?)
     }
 
     /// Inserts many vectors at once (faster: the index builds them as one batch).
@@ -208,15 +208,14 @@ impl Collection {
         #[cfg(feature = "metrics")]
         let _timer = crate::metrics::InsertTimer::start();
         self.check_writable()?;
-        let mut seen = std::collections::HashSet::with_capacity(items.len());
         for (i, (id, v, _)) in items.iter().enumerate() {
             self.check(id, v).map_err(|e| match e {
                 Error::InvalidId(m) => Error::InvalidId(format!("batch item {i}: {m}")),
                 other => other,
             })?;
-            if !seen.insert(id.as_str()) {
-                return Err(Error::DuplicateId(format!("{id} (twice in one batch)")));
-            }
+        }
+        if let Some(id) = validate::repeated_id(items, |(id, _, _)| id.as_str()) {
+            return Err(Error::DuplicateId(format!("{id} (twice in one batch)")));
         }
         let mut st = self.shared.state.write();
         let ids = st.records.ids()?;
@@ -226,9 +225,7 @@ impl Collection {
         let lsn = self.log(|| {
             wal_ops::encode_insert(self.name(), items.iter().map(|(id, v, m)| (id.as_str(), v.as_slice(), m.as_ref())))
         })?;
-        let batch =
-            items.iter().map(|(id, v, m)| (Record { id: id.clone(), metadata: m.clone() }, v.as_slice())).collect();
-        st.append_batch(&self.shared.distance, batch)?;
+        st.append_batch(&self.shared.distance, items.iter().map(|(id, v, m)| (id.as_str(), m.as_ref(), v.as_slice())))?;
         self.mark_dirty();
         drop(st);
         self.shared.log.commit(lsn)
@@ -279,19 +276,20 @@ impl Collection {
     /// Applies a replayed WAL insert (no logging; the record is already durable).
     pub(crate) fn replay_insert(&self, items: Vec<Item>) -> Result<()> {
         let mut st = self.shared.state.write();
-        let mut seen = std::collections::HashSet::new();
         let ids = st.records.ids()?;
         for it in &items {
             self.check(&it.id, &it.vector)?;
-            if ids.contains(&it.id) || !seen.insert(it.id.as_str()) {
+            if ids.contains(&it.id) {
                 return Err(Error::DuplicateId(it.id.clone()));
             }
         }
-        let batch = items
-            .iter()
-            .map(|it| (Record { id: it.id.clone(), metadata: it.metadata.clone() }, it.vector.as_slice()))
-            .collect();
-        st.append_batch(&self.shared.distance, batch)?;
+        if let Some(id) = validate::repeated_id(&items, |it| it.id.as_str()) {
+            return Err(Error::DuplicateId(id.to_string()));
+        }
+        st.append_batch(
+            &self.shared.distance,
+            items.iter().map(|it| (it.id.as_str(), it.metadata.as_ref(), it.vector.as_slice())),
+        )?;
         self.mark_dirty();
         Ok(())
     }

@@ -274,14 +274,24 @@ impl Records {
     /// Appends a live record in the next slot (which it returns). A live id is a `DuplicateId`
     /// error and changes nothing.
     pub fn push(&mut self, record: Record) -> Result<u32> {
-        let Record { id, metadata } = record;
-        let slot = self.ids_mut()?.push(Some(&id)).map_err(|_| Error::DuplicateId(id))?;
+        self.push_parts(&record.id, record.metadata)
+    }
+
+    /// [`Records::push`] of an id the caller keeps (no `String` per record in a bulk insert).
+    pub fn push_parts(&mut self, id: &str, metadata: Option<Value>) -> Result<u32> {
+        let slot = self.ids_mut()?.push(Some(id)).map_err(|_| Error::DuplicateId(id.to_string()))?;
         let doc = metadata.map(Box::new);
         if let Some(Ok(m)) = self.meta.get_mut() {
             m.indexes.insert(slot, doc.as_deref());
         }
         self.tail.set(slot as usize - self.base(), doc);
         Ok(slot)
+    }
+
+    /// Makes room for `slots` more records whose ids take `id_bytes` bytes in all.
+    pub fn reserve(&mut self, slots: usize, id_bytes: usize) -> Result<()> {
+        self.ids_mut()?.reserve(slots, id_bytes);
+        Ok(())
     }
 
     /// Tombstones `slot` (nothing when it is not live).

@@ -199,13 +199,15 @@ impl WalWriter {
         }
         let seq = self.next_seq;
         let crc = chain_crc(self.last_crc, seq, payload);
-        let mut rec = Vec::with_capacity(RECORD_HEADER_LEN + payload.len());
-        rec.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        rec.extend_from_slice(&seq.to_le_bytes());
-        rec.extend_from_slice(&crc.to_le_bytes());
-        rec.extend_from_slice(payload);
-        self.backend.write_at(self.end, &rec)?;
-        self.end += rec.len() as u64;
+        let mut head = [0u8; RECORD_HEADER_LEN];
+        head[..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+        head[4..12].copy_from_slice(&seq.to_le_bytes());
+        head[12..].copy_from_slice(&crc.to_le_bytes());
+        // Two writes rather than one copy of a payload that can be hundreds of MiB; a crash
+        // between them leaves a header without its payload, a torn tail like any partial write.
+        self.backend.write_at(self.end, &head)?;
+        self.backend.write_at(self.end + RECORD_HEADER_LEN as u64, payload)?;
+        self.end += (RECORD_HEADER_LEN + payload.len()) as u64;
         self.last_crc = crc;
         self.next_seq += 1;
         Ok(seq)

@@ -73,6 +73,18 @@ impl VectorSource for Scorer<'_> {
         PreparedQuery { vector: vector.to_vec(), norm, code }
     }
 
+    fn prepare_slot_into(&self, slot: u32, out: &mut PreparedQuery) {
+        let vector = self.store.vector(slot);
+        out.code.clear();
+        if let Some((q, m)) = self.quantizer {
+            out.code = q.prepare_query(vector, m);
+        }
+        let rows = self.store.rows();
+        out.norm = if rows.norms.is_empty() { l2_norm(vector) } else { rows.norm(slot as usize) };
+        out.vector.clear();
+        out.vector.extend_from_slice(vector);
+    }
+
     fn score(&self, query: &PreparedQuery, slots: &[u32], out: &mut [f32]) {
         match self.quantizer {
             Some((q, m)) => q.distances_to_ids(&query.code, m, &self.store.codes(), slots, out),

@@ -35,6 +35,12 @@ pub trait VectorSource: Sync {
     fn prepare(&self, query: &[f32]) -> PreparedQuery;
     /// Prepares the stored vector in `slot` as a query (used when inserting it).
     fn prepare_slot(&self, slot: u32) -> PreparedQuery;
+    /// [`VectorSource::prepare_slot`] into a reused query: a build prepares a stored vector for
+    /// every candidate its neighbour selection weighs, and reusing the buffers saves an allocation
+    /// each time.
+    fn prepare_slot_into(&self, slot: u32, out: &mut PreparedQuery) {
+        *out = self.prepare_slot(slot);
+    }
     /// Distances from `query` to each slot in `slots` (smaller is closer); `out.len() == slots.len()`.
     fn score(&self, query: &PreparedQuery, slots: &[u32], out: &mut [f32]);
     /// Exact full-precision distances (differs from `score` only for quantized sources).

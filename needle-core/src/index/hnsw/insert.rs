@@ -151,9 +151,9 @@ impl Builder<'_> {
             return;
         }
         // Overfull: rank e's neighbours (and q) by distance to e, keep what the heuristic keeps.
-        let pe = self.source.prepare_slot(e);
+        self.source.prepare_slot_into(e, &mut s.select.query);
         s.dists.resize(s.batch.len(), 0.0);
-        self.source.score(&pe, &s.batch, &mut s.dists);
+        self.source.score(&s.select.query, &s.batch, &mut s.dists);
         s.ranked.clear();
         s.ranked.extend(s.batch.iter().zip(&s.dists).map(|(&n, &d)| Near::new(n, d)));
         s.ranked.sort_unstable();
