@@ -99,7 +99,8 @@ typedef struct needle_distance_vtable {
     const char *backend_name;  /**< shown in build info, or NULL */
     void *state;
     void (*release)(void *state);  /**< may be NULL */
-    /** out[i] = distance(query, row ids[i]) for i < n. */
+    /** out[i] = distance(query, row ids[i]) for i < n. query_norm is the query's L2 norm when
+     *  needs_norms is non-zero, 0 otherwise. */
     void (*distances_to_ids)(void *state, const float *query, float query_norm,
                              const needle_plugin_rows *rows, const uint32_t *ids, size_t n,
                              float *out);

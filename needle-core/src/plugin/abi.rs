@@ -124,7 +124,8 @@ pub struct PluginDistanceVTable {
     pub state: *mut c_void,
     /// Frees `state` when the host is done with the plugin; may be NULL.
     pub release: Option<unsafe extern "C" fn(state: *mut c_void)>,
-    /// Distances from `query` to the rows named by `ids` (`n` of them) into `out[n]`.
+    /// Distances from `query` to the rows named by `ids` (`n` of them) into `out[n]`. `query_norm`
+    /// is `‖query‖₂` when `needs_norms` is non-zero, 0 otherwise.
     pub distances_to_ids: Option<
         unsafe extern "C" fn(
             state: *mut c_void,

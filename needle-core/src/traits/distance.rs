@@ -130,7 +130,8 @@ pub trait Distance: Send + Sync + Debug + 'static {
     }
 
     /// Distances from `query` to the rows named by `ids`; `out.len() == ids.len()`.
-    /// `query_norm` is `‖query‖₂` (callers compute it once per query).
+    /// `query_norm` is `‖query‖₂` (callers compute it once per query) when [`Distance::needs_norms`]
+    /// is true, and 0 otherwise.
     fn distances_to_ids(&self, query: &[f32], query_norm: f32, rows: &Rows<'_>, ids: &[u32], out: &mut [f32]);
 
     /// Distances from `query` to every row of `rows`, in order; `out.len() == rows.len()`.

@@ -16,7 +16,7 @@ use crate::Result;
 pub struct PreparedQuery {
     /// The query as given.
     pub vector: Vec<f32>,
-    /// `‖vector‖₂`.
+    /// `‖vector‖₂` when the distance uses norms ([`crate::Distance::needs_norms`]), else 0.
     pub norm: f32,
     /// Quantizer-specific prepared form (empty when not quantized).
     pub code: Vec<u8>,
@@ -35,11 +35,11 @@ pub trait VectorSource: Sync {
     fn prepare(&self, query: &[f32]) -> PreparedQuery;
     /// Prepares the stored vector in `slot` as a query (used when inserting it).
     fn prepare_slot(&self, slot: u32) -> PreparedQuery;
-    /// [`VectorSource::prepare_slot`] into a reused query: a build prepares a stored vector for
-    /// every candidate its neighbour selection weighs, and reusing the buffers saves an allocation
-    /// each time.
-    fn prepare_slot_into(&self, slot: u32, out: &mut PreparedQuery) {
-        *out = self.prepare_slot(slot);
+    /// [`VectorSource::score`] with the stored vector in `slot` as the query. A build's neighbour
+    /// selection scores every candidate it weighs this way; a source that can read the stored
+    /// vector in place saves preparing (copying) it each time.
+    fn score_slot(&self, slot: u32, slots: &[u32], out: &mut [f32]) {
+        self.score(&self.prepare_slot(slot), slots, out)
     }
     /// Distances from `query` to each slot in `slots` (smaller is closer); `out.len() == slots.len()`.
     fn score(&self, query: &PreparedQuery, slots: &[u32], out: &mut [f32]);

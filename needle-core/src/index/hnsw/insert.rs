@@ -151,9 +151,8 @@ impl Builder<'_> {
             return;
         }
         // Overfull: rank e's neighbours (and q) by distance to e, keep what the heuristic keeps.
-        self.source.prepare_slot_into(e, &mut s.select.query);
         s.dists.resize(s.batch.len(), 0.0);
-        self.source.score(&s.select.query, &s.batch, &mut s.dists);
+        self.source.score_slot(e, &s.batch, &mut s.dists);
         s.ranked.clear();
         s.ranked.extend(s.batch.iter().zip(&s.dists).map(|(&n, &d)| Near::new(n, d)));
         s.ranked.sort_unstable();

@@ -17,7 +17,7 @@
 //! batches of growing size until one of them covers it.
 
 use crate::index::topk::Near;
-use crate::{PreparedQuery, VectorSource};
+use crate::VectorSource;
 
 /// Reusable buffers of [`select_neighbours`].
 #[derive(Debug, Default)]
@@ -25,8 +25,6 @@ pub struct SelectTmp {
     ids: Vec<u32>,
     dists: Vec<f32>,
     pruned: Vec<Near>,
-    /// A candidate prepared as a query (reused: a build prepares thousands per second).
-    pub(super) query: PreparedQuery,
 }
 
 /// Chooses at most `m` neighbours for a base node `q` from `candidates` (each with its distance to
@@ -60,7 +58,7 @@ pub fn select_neighbours(
             tmp.ids.push(e.slot);
             continue;
         }
-        if !covered(source, e, &tmp.ids, &mut tmp.dists, &mut tmp.query) {
+        if !covered(source, e, &tmp.ids, &mut tmp.dists) {
             out.push(e);
             tmp.ids.push(e.slot);
         } else if keep_pruned {
@@ -92,9 +90,8 @@ pub fn redundant_index(source: &dyn VectorSource, ranked: &[Near], tmp: &mut Sel
         let e = ranked[i];
         tmp.ids.clear();
         tmp.ids.extend(ranked[..i].iter().map(|n| n.slot));
-        source.prepare_slot_into(e.slot, &mut tmp.query);
         tmp.dists.resize(i, 0.0);
-        source.score(&tmp.query, &tmp.ids, &mut tmp.dists);
+        source.score_slot(e.slot, &tmp.ids, &mut tmp.dists);
         if tmp.dists.iter().any(|&d| d < e.dist) {
             return i;
         }
@@ -109,14 +106,12 @@ pub fn redundant_index(source: &dyn VectorSource, ranked: &[Near], tmp: &mut Sel
 /// `kept` is sorted closest to `q` first, and those are the neighbours most likely to cover `e`, so
 /// they are scored in batches of growing size (2, 4, 8, …) with `e` as the query, stopping at the
 /// first batch that covers it: close to the pair-by-pair early exit in cost, with few calls.
-fn covered(source: &dyn VectorSource, e: Near, kept: &[u32], dists: &mut Vec<f32>, pe: &mut PreparedQuery) -> bool {
-    source.prepare_slot_into(e.slot, pe);
-    let pe = &*pe;
+fn covered(source: &dyn VectorSource, e: Near, kept: &[u32], dists: &mut Vec<f32>) -> bool {
     dists.resize(kept.len(), 0.0);
     let (mut start, mut len) = (0, 2);
     while start < kept.len() {
         let end = (start + len).min(kept.len());
-        source.score(pe, &kept[start..end], &mut dists[start..end]);
+        source.score_slot(e.slot, &kept[start..end], &mut dists[start..end]);
         if dists[start..end].iter().any(|&d_er| d_er < e.dist) {
             return true;
         }

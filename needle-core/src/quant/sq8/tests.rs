@@ -412,18 +412,14 @@ fn works_through_the_vector_store_and_scorer() {
         scorer.score(&query, &slots, &mut approx);
         scorer.score_exact(&query, &slots, &mut exact);
         assert_eq!(approx[300], approx[0], "{metric:?}: the late push encodes like encode_all");
-        // Preparing a stored vector into a reused query gives what a fresh one holds, quantized
-        // or not, whatever the reused query held before.
+        // Scoring a stored vector in place gives what scoring it prepared as a query gives,
+        // quantized or not.
         let plain = Scorer::new(&store, distance.as_ref(), None);
-        let mut reused = scorer.prepare_slot(3);
         for (source, slot) in [(&plain, 11), (&scorer, 5), (&plain, 299), (&scorer, 300)] {
-            source.prepare_slot_into(slot, &mut reused);
-            let fresh = source.prepare_slot(slot);
-            assert_eq!(
-                (&reused.vector, reused.norm, &reused.code),
-                (&fresh.vector, fresh.norm, &fresh.code),
-                "{metric:?}"
-            );
+            let (mut in_place, mut prepared) = (vec![0f32; slots.len()], vec![0f32; slots.len()]);
+            source.score_slot(slot, &slots, &mut in_place);
+            source.score(&source.prepare_slot(slot), &slots, &mut prepared);
+            assert_eq!(in_place, prepared, "{metric:?}, slot {slot}");
         }
         // Errors are small next to the spread of distances (what ranking needs); near zero the
         // euclidean square root magnifies them, so no relative bound is asked for there.
