@@ -222,10 +222,9 @@ impl Collection {
         if let Some((id, _, _)) = items.iter().find(|(id, _, _)| ids.contains(id)) {
             return Err(Error::DuplicateId(id.clone()));
         }
-        let lsn = self.log(|| {
-            wal_ops::encode_insert(self.name(), items.iter().map(|(id, v, m)| (id.as_str(), v.as_slice(), m.as_ref())))
-        })?;
-        st.append_batch(&self.shared.distance, items.iter().map(|(id, v, m)| (id.as_str(), m.as_ref(), v.as_slice())))?;
+        let parts = items.iter().map(|(id, v, m)| (id.as_str(), v.as_slice(), m.as_ref()));
+        let lsn = self.log(|| wal_ops::encode_insert(self.name(), parts.clone()))?;
+        st.append_batch(&self.shared.distance, parts)?;
         self.mark_dirty();
         drop(st);
         self.shared.log.commit(lsn)
@@ -288,7 +287,7 @@ impl Collection {
         }
         st.append_batch(
             &self.shared.distance,
-            items.iter().map(|it| (it.id.as_str(), it.metadata.as_ref(), it.vector.as_slice())),
+            items.iter().map(|it| (it.id.as_str(), it.vector.as_slice(), it.metadata.as_ref())),
         )?;
         self.mark_dirty();
         Ok(())

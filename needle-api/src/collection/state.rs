@@ -56,19 +56,19 @@ impl State {
     /// Appends many validated vectors, indexing them in one batch call. An id that is live (or
     /// twice in `items`) is a `DuplicateId` error that leaves the batch's slots dead (callers check ids first).
     ///
-    /// `items` are `(id, metadata, vector)`, borrowed from the caller's batch: a bulk insert makes
+    /// `items` are `(id, vector, metadata)` (the order of the API and the WAL), borrowed from the caller's batch: a bulk insert makes
     /// no copy of it beyond what is stored (each buffer is grown once, to its final size).
     pub fn append_batch<'a>(
         &mut self,
         distance: &Arc<dyn Distance>,
-        items: impl ExactSizeIterator<Item = (&'a str, Option<&'a serde_json::Value>, &'a [f32])> + Clone,
+        items: impl ExactSizeIterator<Item = (&'a str, &'a [f32], Option<&'a serde_json::Value>)> + Clone,
     ) -> Result<()> {
         self.check_in_step()?;
         let quantizer = self.quantizer.is_trained().then_some(&*self.quantizer);
         let mut slots = Vec::with_capacity(items.len());
         self.store.reserve(items.len());
         self.records.reserve(items.len(), items.clone().map(|(id, _, _)| id.len()).sum())?;
-        for (id, metadata, vector) in items {
+        for (id, vector, metadata) in items {
             match self.records.push_parts(id, metadata.cloned()) {
                 Ok(slot) => slots.push(slot),
                 Err(e) => {
@@ -145,7 +145,7 @@ impl State {
             }
         }
         if !items.is_empty() {
-            fresh.append_batch(distance, items.iter().map(|(r, v)| (r.id.as_str(), r.metadata.as_ref(), *v)))?;
+            fresh.append_batch(distance, items.iter().map(|(r, v)| (r.id.as_str(), *v, r.metadata.as_ref())))?;
         }
         Ok(fresh)
     }

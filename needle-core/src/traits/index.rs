@@ -37,7 +37,9 @@ pub trait VectorSource: Sync {
     fn prepare_slot(&self, slot: u32) -> PreparedQuery;
     /// [`VectorSource::score`] with the stored vector in `slot` as the query. A build's neighbour
     /// selection scores every candidate it weighs this way; a source that can read the stored
-    /// vector in place saves preparing (copying) it each time.
+    /// vector in place saves preparing (copying) it each time. The heuristic scores one candidate
+    /// in a few growing batches, so the default, which prepares on every call, suits only sources
+    /// that are not used for building.
     fn score_slot(&self, slot: u32, slots: &[u32], out: &mut [f32]) {
         self.score(&self.prepare_slot(slot), slots, out)
     }
