@@ -6,7 +6,7 @@
 //! vector gets the metadata `{"n": i}`). Linux only (reads `/proc`).
 
 use needle::{CollectionConfig, Database, DistanceFunction};
-use needle_core::store::VectorStore;
+use needle_core::arena::VectorStore;
 
 const DIM: usize = 8;
 

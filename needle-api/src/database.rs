@@ -17,13 +17,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use needle_core::arena::VectorStore;
 use needle_core::format::wal::{self, WalHeader, WalWriter, WAL_HEADER_LEN};
 use needle_core::format::{self, SectionKind, FLAG_ENCRYPTED};
-use needle_core::store::VectorStore;
 use needle_core::{Cipher, Error, Registry, Result, StorageOptions};
 use parking_lot::{Mutex, RwLock};
 
-use crate::collection::{Collection, Records, State, Table};
+use crate::collection::{Collection, Records, State};
 use crate::config::{CollectionConfig, DatabaseConfig};
 use crate::durability::{wal_aad, Log};
 use crate::encryption::{self, EncryptionInfo};
@@ -457,7 +457,7 @@ impl Database {
             store: VectorStore::new(config.dimensions, distance.needs_norms()),
             index,
             quantizer,
-            records: Records::decoded(Table::empty(config.text_field.as_deref())),
+            records: Records::empty(config.text_field.as_deref()),
         };
         Ok(self.new_collection(config, components, distance, state))
     }

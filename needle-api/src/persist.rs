@@ -14,8 +14,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use needle_core::arena::VectorStore;
 use needle_core::format::{LoadedSection, Section, SectionKind};
-use needle_core::store::VectorStore;
 use needle_core::{Components, Distance, Error, Registry, Result};
 use serde::{Deserialize, Serialize};
 

@@ -12,8 +12,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
+use needle_core::arena::VectorStore;
 use needle_core::distance::{builtins, Backend};
-use needle_core::store::VectorStore;
 use needle_core::traits::distance::l2_norm;
 
 const DIMS: [usize; 4] = [128, 384, 768, 1536];

@@ -12,8 +12,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_main, Criterion, Throughput};
+use needle_core::arena::VectorStore;
 use needle_core::quant::{Sq8Kernel, Sq8Quantizer};
-use needle_core::store::VectorStore;
 use needle_core::traits::distance::l2_norm;
 use needle_core::{Metric, Quantizer, Registry};
 

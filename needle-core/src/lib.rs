@@ -18,6 +18,7 @@
 //! assert!(reg.distance("no-such").is_err());
 //! ```
 
+pub mod arena;
 pub mod cipher;
 pub mod components;
 pub mod distance;
@@ -30,7 +31,6 @@ pub mod plugin;
 pub mod quant;
 pub mod registry;
 pub mod storage;
-pub mod store;
 pub mod text;
 pub mod traits;
 

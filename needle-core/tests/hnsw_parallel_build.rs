@@ -15,9 +15,9 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use needle_core::arena::{Scorer, VectorStore};
 use needle_core::index::hnsw::params::Params;
 use needle_core::index::hnsw::Hnsw;
-use needle_core::store::{Scorer, VectorStore};
 use needle_core::{Distance, Index, IndexSearch, Registry, SearchStats, VectorSource};
 
 const N: usize = 3000;

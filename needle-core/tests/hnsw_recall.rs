@@ -12,9 +12,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
+use needle_core::arena::{Scorer, VectorStore};
 use needle_core::fvecs::read_fvecs;
 use needle_core::index::HnswFactory;
-use needle_core::store::{Scorer, VectorStore};
 use needle_core::{Distance, Index, IndexFactory, IndexSearch, Registry, SearchStats, VectorSource};
 use rayon::prelude::*;
 use serde_json::json;

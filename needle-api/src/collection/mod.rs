@@ -29,7 +29,7 @@ use crate::validate;
 use crate::wal_ops::{self, Item};
 #[cfg(test)]
 pub(crate) use records::encode_entry;
-pub(crate) use records::{Reader as RecordReader, Records, Table};
+pub(crate) use records::{Reader as RecordReader, Records};
 pub(crate) use state::{Record, State};
 
 /// A stored vector, as returned by [`Collection::get`].

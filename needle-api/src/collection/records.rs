@@ -122,9 +122,6 @@ impl<'a> MetaView<'a> {
     }
 }
 
-/// Kept for callers that build an empty collection as `Records::decoded(Table::empty(..))`.
-pub(crate) type Table = Records;
-
 impl Records {
     /// The records of a new, empty collection; `text_field` as in [`MetaIndexes::new`].
     pub fn empty(text_field: Option<&str>) -> Records {
@@ -136,11 +133,6 @@ impl Records {
             changed: true,
             text_field: text_field.map(str::to_string),
         }
-    }
-
-    /// `records` as they are (see [`Table`]).
-    pub fn decoded(records: Records) -> Records {
-        records
     }
 
     /// Records decoded from a list by slot (format 1); ids must be unique.

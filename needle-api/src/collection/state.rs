@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use needle_core::store::{Scorer, VectorStore};
+use needle_core::arena::{Scorer, VectorStore};
 use needle_core::{Components, Distance, Error, Index, Quantizer, Registry, Result};
 
 use super::records::Records;

@@ -153,7 +153,7 @@ mod tests {
     /// by-id path; on a real store both must give the same distances, for every built-in metric.
     #[test]
     fn consecutive_runs_and_scattered_slots_agree() {
-        use crate::store::{Scorer, VectorStore};
+        use crate::arena::{Scorer, VectorStore};
         use crate::Registry;
         let registry = Registry::with_builtins();
         for metric in ["cosine", "euclidean", "dot", "manhattan"] {

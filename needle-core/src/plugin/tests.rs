@@ -7,10 +7,10 @@ use super::abi::*;
 use super::foreign::Component;
 use super::sdk::{export_cipher, export_distance, export_index, export_quantizer, export_storage, Exported};
 use super::*;
+use crate::arena::{Scorer, VectorStore};
 use crate::distance::EuclideanDistance;
 use crate::index::FlatFactory;
 use crate::quant::Sq8Factory;
-use crate::store::{Scorer, VectorStore};
 use crate::traits::{Distance, IndexFactory, IndexSearch, QuantizerFactory, SearchStats, VectorSource};
 use crate::{Metric, Registry};
 

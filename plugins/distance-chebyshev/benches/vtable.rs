@@ -12,9 +12,9 @@
 use std::sync::{Arc, OnceLock};
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use needle_core::arena::VectorStore;
 use needle_core::plugin::abi::PluginDescriptor;
 use needle_core::plugin::sdk::{export_distance, Exported};
-use needle_core::store::VectorStore;
 use needle_core::traits::Rows;
 use needle_core::{Distance, Metric, Registry};
 

@@ -30,8 +30,8 @@ use std::sync::atomic::AtomicU32;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 use super::rng::MAX_LEVEL;
+use crate::arena::MappedSlice;
 use crate::index::bitset::Bitset;
-use crate::store::MappedSlice;
 use crate::{Error, Result};
 
 /// `levels[slot]` of a slot the graph does not hold.

@@ -53,9 +53,9 @@ use super::insert::LinkLocks;
 use super::params::Params;
 use super::rng::{SplitMix64, MAX_LEVEL};
 use super::{Hnsw, FORMAT_VERSION};
+use crate::arena::MappedSlice;
 use crate::format::SharedBytes;
 use crate::index::bitset::Bitset;
-use crate::store::MappedSlice;
 use crate::{Error, Result};
 
 const MAGIC: &[u8; 4] = b"HNSW";

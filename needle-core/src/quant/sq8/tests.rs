@@ -389,7 +389,7 @@ proptest::proptest! {
 /// on its rows, `encode_all`, then a `Scorer` scoring on codes close to its exact scores.
 #[test]
 fn works_through_the_vector_store_and_scorer() {
-    use crate::store::{Scorer, VectorStore};
+    use crate::arena::{Scorer, VectorStore};
     use crate::VectorSource;
     let dim = 50;
     let mut rng = Rng(10);
