@@ -213,7 +213,7 @@ async fn openapi_document_lists_exactly_the_served_routes() {
     }
     documented.sort();
     let mut routes: Vec<(String, String)> =
-        needle::server::ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+        needle::server::ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_string())).collect();
     routes.sort();
     assert_eq!(documented, routes);
     // The list of routes is all there.

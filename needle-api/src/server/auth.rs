@@ -7,7 +7,7 @@
 //! The check runs as a route layer: it sees the route template the router matched (e.g.
 //! `/collections/{name}/vectors`), never the raw path, so percent-encoded slashes, dot segments or
 //! doubled slashes cannot reach a handler without a key — they either match a protected route or
-//! none. Only `GET /health` is public. Keys are compared as SHA-256 digests in constant time,
+//! none. Only the route table's public rows (`GET /health`) skip the check. Keys are compared as SHA-256 digests in constant time,
 //! against every configured key (no early exit).
 
 use std::path::Path;
@@ -18,6 +18,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::errors::ApiError;
+use super::routes::{self, Access};
 use super::state::AppState;
 
 /// What a key may do. Ordered: each role can do everything the ones before it can.
@@ -147,19 +148,14 @@ impl ApiKeys {
     }
 }
 
-/// The role a route needs, by method and routed template. Unknown routes need `Admin`.
+/// The role a key needs for a route, by method and routed template, from the route table
+/// ([`super::routes::ROUTES`]): `HEAD` needs what `GET` needs; a public route needs none (the
+/// weakest role is returned); a method or template not in the table needs `Admin`.
 pub fn required_role(method: &Method, route: &str) -> Role {
-    match (method.as_str(), route) {
-        ("GET", _) => Role::ReadOnly,
-        ("POST", "/collections/{name}/search")
-        | ("POST", "/collections/{name}/search/batch")
-        | ("POST", "/collections/{name}/search/hybrid") => Role::ReadOnly,
-        ("POST", "/collections")
-        | ("POST", "/collections/{name}/vectors")
-        | ("POST", "/collections/{name}/vectors/batch")
-        | ("POST", "/collections/{name}/vectors/upsert")
-        | ("DELETE", "/collections/{name}/vectors/{id}") => Role::ReadWrite,
-        _ => Role::Admin,
+    match routes::find(method, route).map(|r| r.access) {
+        Some(Access::Key(role)) => role,
+        Some(Access::Public) => Role::ReadOnly,
+        None => Role::Admin,
     }
 }
 

@@ -12,7 +12,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Routes (JSON in and out; errors are `{"error": {"code", "message"}}`):
+//! Routes (JSON in and out; errors are `{"error": {"code", "message"}}`), as the route table
+//! [`ROUTES`] lists them (the router, the role check and the OpenAPI document are built from it):
 //!
 //! | route | role |
 //! |---|---|
@@ -33,7 +34,8 @@ mod errors;
 mod handlers;
 mod limits;
 mod openapi;
-mod routes;
+mod router;
+pub mod routes;
 mod state;
 mod tls;
 
@@ -44,7 +46,8 @@ pub use auth::{required_role, ApiKeys, Role};
 pub use errors::{status_for, ErrorBody, ErrorDetail};
 pub use limits::Limits;
 pub use openapi::{document as openapi_document, operations as openapi_operations};
-pub use routes::{router, PUBLIC, ROUTES};
+pub use router::router;
+pub use routes::{Access, Route, ROUTES};
 pub use state::AppState;
 pub use tls::{server_config as tls_server_config, TlsFiles};
 

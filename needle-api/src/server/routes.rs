@@ -1,163 +1,143 @@
-//! The route table, the router built from it, and the middleware around every request.
-//!
-//! Layers, outermost first: [`limits::enforce`] (concurrency cap, request timeout), `observe`
-//! (metrics by routed template and status, one log line per request), `json_errors` (any error
-//! response that is not JSON yet — a 405 from the router, a path it could not decode — becomes
-//! `{"error": ...}`), then, on every route but `GET /health`, [`auth::require_key`].
+//! The route table: every route of the API as one row of (method, path, who may call it,
+//! handler, OpenAPI operation). The router ([`super::router`]), the role check
+//! ([`super::auth`]) and the OpenAPI document ([`super::openapi`]) are all built from this one
+//! table, so a route cannot be served without a role or left out of the document.
 
-use std::time::Instant;
+use axum::http::Method;
+use axum::routing::{on, MethodFilter, MethodRouter};
+use utoipa::openapi::OpenApi;
 
-use axum::extract::{MatchedPath, Request};
-use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::middleware::{from_fn, from_fn_with_state, Next};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, MethodRouter};
-use axum::Router;
-
-use super::auth;
-use super::errors::ApiError;
-use super::handlers as h;
-use super::limits;
+use super::auth::Role;
+use super::handlers::{collections, health, hybrid, maintenance, observability, search, vectors};
 use super::state::AppState;
 
-/// Every route: `(METHOD, path template)`. The router is built from this table and a test checks
-/// it against the OpenAPI document.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/health"),
-    ("GET", "/health/ready"),
-    ("GET", "/collections"),
-    ("POST", "/collections"),
-    ("GET", "/collections/{name}"),
-    ("DELETE", "/collections/{name}"),
-    ("POST", "/collections/{name}/vectors"),
-    ("POST", "/collections/{name}/vectors/batch"),
-    ("POST", "/collections/{name}/vectors/upsert"),
-    ("GET", "/collections/{name}/vectors/{id}"),
-    ("DELETE", "/collections/{name}/vectors/{id}"),
-    ("POST", "/collections/{name}/search"),
-    ("POST", "/collections/{name}/search/batch"),
-    ("POST", "/collections/{name}/search/hybrid"),
-    ("POST", "/collections/{name}/compact"),
-    ("POST", "/save"),
-    ("GET", "/metrics"),
-    ("GET", "/openapi.json"),
-];
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, even when API keys are configured.
+    Public,
+    /// A key with at least this role (when keys are configured).
+    Key(Role),
+}
 
-/// The only route that needs no API key.
-pub const PUBLIC: (&str, &str) = ("GET", "/health");
+/// One route.
+#[derive(Clone)]
+pub struct Route {
+    /// HTTP method (`HEAD` is served by `GET` routes with the same access).
+    pub method: Method,
+    /// Path template as the router matches it (`{name}` segments).
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// The handler, registered for the given method.
+    endpoint: fn(MethodFilter) -> MethodRouter<AppState>,
+    /// Adds the route's operation (and the schemas it uses) to an OpenAPI document.
+    docs: fn(&mut OpenApi),
+}
 
-fn endpoint(method: &str, path: &str) -> MethodRouter<AppState> {
-    match (method, path) {
-        ("GET", "/health") => get(h::health),
-        ("GET", "/health/ready") => get(h::ready),
-        ("GET", "/collections") => get(h::list_collections),
-        ("POST", "/collections") => post(h::create_collection),
-        ("GET", "/collections/{name}") => get(h::get_collection),
-        ("DELETE", "/collections/{name}") => delete(h::drop_collection),
-        ("POST", "/collections/{name}/vectors") => post(h::insert_vector),
-        ("POST", "/collections/{name}/vectors/batch") => post(h::insert_batch),
-        ("POST", "/collections/{name}/vectors/upsert") => post(h::upsert_vector),
-        ("GET", "/collections/{name}/vectors/{id}") => get(h::get_vector),
-        ("DELETE", "/collections/{name}/vectors/{id}") => delete(h::delete_vector),
-        ("POST", "/collections/{name}/search") => post(h::search),
-        ("POST", "/collections/{name}/search/batch") => post(h::search_batch),
-        ("POST", "/collections/{name}/search/hybrid") => post(h::search_hybrid),
-        ("POST", "/collections/{name}/compact") => post(h::compact),
-        ("POST", "/save") => post(h::save),
-        ("GET", "/metrics") => get(h::metrics),
-        ("GET", "/openapi.json") => get(h::openapi_json),
-        _ => unreachable!("route {method} {path} is in ROUTES but has no handler"),
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Route")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("access", &self.access)
+            .finish()
     }
 }
 
-/// The whole application over `state`.
-pub fn router(state: AppState) -> Router {
-    let mut protected: Router<AppState> = Router::new();
-    for &(method, path) in ROUTES.iter().filter(|r| **r != PUBLIC) {
-        protected = protected.route(path, endpoint(method, path));
+impl Route {
+    /// The handler as a method router for this route's method.
+    pub(crate) fn endpoint(&self) -> MethodRouter<AppState> {
+        (self.endpoint)(method_filter(&self.method))
     }
-    let protected = protected.route_layer(from_fn_with_state(state.clone(), auth::require_key));
-    let public = Router::new().route(PUBLIC.1, endpoint(PUBLIC.0, PUBLIC.1));
-    public
-        .merge(protected)
-        .fallback(not_found)
-        .layer(from_fn(json_errors))
-        .layer(from_fn(observe))
-        .layer(from_fn_with_state(state.clone(), limits::enforce))
-        .with_state(state)
-}
 
-async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
-    let path: String = uri.path().chars().take(200).collect();
-    ApiError::not_found(format!("no route for {method} {path}"))
-}
+    /// Adds this route's operation to `doc`.
+    pub(crate) fn document(&self, doc: &mut OpenApi) {
+        (self.docs)(doc)
+    }
 
-/// Records `needle_http_*` metrics by routed template (`unmatched` otherwise) and logs the
-/// request: 5xx at error, 4xx at info, the rest at debug.
-async fn observe(req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = req.method().clone();
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_string();
-    let response = next.run(req).await;
-    let status = response.status();
-    let elapsed = start.elapsed();
-    // Label values stay bounded: the route is a template or "unmatched", the method a known one.
-    let method_label = match method.as_str() {
-        m @ ("GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS") => m,
-        _ => "OTHER",
-    };
-    crate::metrics::record_http(method_label, &route, status.as_u16(), elapsed);
-    let micros = elapsed.as_micros() as u64;
-    if status.is_server_error() {
-        tracing::error!(%method, route, status = status.as_u16(), micros, "request");
-    } else if status.is_client_error() {
-        tracing::info!(%method, route, status = status.as_u16(), micros, "request");
-    } else {
-        tracing::debug!(%method, route, status = status.as_u16(), micros, "request");
-    }
-    response
-}
-
-/// Turns any error response whose body is not JSON into the JSON error shape.
-async fn json_errors(req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
-    let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
-        return response;
-    }
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if is_json {
-        return response;
-    }
-    let (parts, body) = response.into_parts();
-    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
-    let mut message: String = String::from_utf8_lossy(&text).chars().take(500).collect();
-    let code = match status {
-        StatusCode::BAD_REQUEST => "invalid_argument",
-        StatusCode::NOT_FOUND => "not_found",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        StatusCode::REQUEST_TIMEOUT => "timeout",
-        StatusCode::UNPROCESSABLE_ENTITY => "invalid_json",
-        s if s.is_server_error() => "internal",
-        _ => "bad_request",
-    };
-    if message.trim().is_empty() {
-        message = status.canonical_reason().unwrap_or("error").to_string();
-    }
-    let mut r = ApiError::new(status, code, message).into_response();
-    for (k, v) in parts.headers.iter() {
-        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
-            r.headers_mut().insert(k.clone(), v.clone());
+    /// The role a caller needs (`None`: public).
+    pub fn role(&self) -> Option<Role> {
+        match self.access {
+            Access::Public => None,
+            Access::Key(role) => Some(role),
         }
     }
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    r
+}
+
+fn method_filter(m: &Method) -> MethodFilter {
+    match *m {
+        Method::GET => MethodFilter::GET,
+        Method::POST => MethodFilter::POST,
+        Method::PUT => MethodFilter::PUT,
+        Method::DELETE => MethodFilter::DELETE,
+        Method::PATCH => MethodFilter::PATCH,
+        _ => unreachable!("the route table uses only GET, POST, PUT, DELETE and PATCH"),
+    }
+}
+
+/// The OpenAPI operation of a handler annotated with `#[utoipa::path]` (its generated
+/// `__path_<handler>` type), with its tags and the schemas it references.
+fn docs<P>(doc: &mut OpenApi)
+where
+    P: utoipa::Path + utoipa::__dev::SchemaReferences + for<'t> utoipa::__dev::Tags<'t>,
+{
+    let mut operation = P::operation();
+    let tags = <P as utoipa::__dev::Tags>::tags();
+    if !tags.is_empty() {
+        operation.tags.get_or_insert_with(Vec::new).extend(tags.iter().map(|t| t.to_string()));
+    }
+    doc.paths.add_path_operation(P::path(), P::methods(), operation);
+    let mut schemas = Vec::new();
+    P::schemas(&mut schemas);
+    doc.components.get_or_insert_with(Default::default).schemas.extend(schemas);
+}
+
+use Access::{Key, Public};
+use Role::{Admin, ReadOnly, ReadWrite};
+
+/// One row: `route!(METHOD "path", access, module::handler, module::__path_handler)` (the second
+/// path is the OpenAPI operation `#[utoipa::path]` generated for the handler; a test checks that
+/// its method and path are the row's).
+macro_rules! route {
+    ($method:ident $path:literal, $access:expr, $handler:path, $doc:ty) => {
+        Route {
+            method: Method::$method,
+            path: $path,
+            access: $access,
+            endpoint: |m| on(m, $handler),
+            docs: docs::<$doc>,
+        }
+    };
+}
+
+/// Every route of the API.
+pub static ROUTES: &[Route] = &[
+    route!(GET "/health", Public, health::health, health::__path_health),
+    route!(GET "/health/ready", Key(ReadOnly), health::ready, health::__path_ready),
+    route!(GET "/collections", Key(ReadOnly), collections::list_collections, collections::__path_list_collections),
+    route!(POST "/collections", Key(ReadWrite), collections::create_collection, collections::__path_create_collection),
+    route!(GET "/collections/{name}", Key(ReadOnly), collections::get_collection, collections::__path_get_collection),
+    route!(DELETE "/collections/{name}", Key(Admin), collections::drop_collection, collections::__path_drop_collection),
+    route!(POST "/collections/{name}/vectors", Key(ReadWrite), vectors::insert_vector, vectors::__path_insert_vector),
+    route!(POST "/collections/{name}/vectors/batch", Key(ReadWrite), vectors::insert_batch, vectors::__path_insert_batch),
+    route!(POST "/collections/{name}/vectors/upsert", Key(ReadWrite), vectors::upsert_vector, vectors::__path_upsert_vector),
+    route!(GET "/collections/{name}/vectors/{id}", Key(ReadOnly), vectors::get_vector, vectors::__path_get_vector),
+    route!(DELETE "/collections/{name}/vectors/{id}", Key(ReadWrite), vectors::delete_vector, vectors::__path_delete_vector),
+    route!(POST "/collections/{name}/search", Key(ReadOnly), search::search, search::__path_search),
+    route!(POST "/collections/{name}/search/batch", Key(ReadOnly), search::search_batch, search::__path_search_batch),
+    route!(POST "/collections/{name}/search/hybrid", Key(ReadOnly), hybrid::search_hybrid, hybrid::__path_search_hybrid),
+    route!(POST "/collections/{name}/compact", Key(Admin), maintenance::compact, maintenance::__path_compact),
+    route!(POST "/save", Key(Admin), maintenance::save, maintenance::__path_save),
+    route!(GET "/metrics", Key(ReadOnly), observability::metrics, observability::__path_metrics),
+    route!(GET "/openapi.json", Key(ReadOnly), observability::openapi_json, observability::__path_openapi_json),
+];
+
+/// The row for a method and routed template. `HEAD` finds the `GET` row (axum serves `HEAD`
+/// with the `GET` handler).
+pub fn find(method: &Method, path: &str) -> Option<&'static Route> {
+    let method = if method == Method::HEAD { &Method::GET } else { method };
+    ROUTES.iter().find(|r| r.method == method && r.path == path)
 }
 
 #[cfg(test)]
@@ -165,12 +145,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn route_table_matches_openapi() {
-        let mut routes: Vec<(String, String)> = ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
-        routes.sort();
-        assert_eq!(routes, super::super::openapi::operations());
-        for (m, p) in ROUTES {
-            let _ = endpoint(m, p); // every entry has a handler
+    fn each_row_documents_its_own_method_and_path() {
+        for r in ROUTES {
+            let mut doc = OpenApi::default();
+            r.document(&mut doc);
+            let paths: Vec<&String> = doc.paths.paths.keys().collect();
+            assert_eq!(paths, [r.path], "{r:?}");
+            let item = &doc.paths.paths[r.path];
+            let op = match r.method {
+                Method::GET => &item.get,
+                Method::POST => &item.post,
+                Method::DELETE => &item.delete,
+                _ => panic!("{r:?}"),
+            };
+            assert!(op.is_some(), "{r:?}: the operation documents another method");
+            let _ = r.endpoint();
         }
+    }
+
+    #[test]
+    fn rows_are_unique_and_found() {
+        for (i, r) in ROUTES.iter().enumerate() {
+            assert!(ROUTES[..i].iter().all(|o| (o.method.clone(), o.path) != (r.method.clone(), r.path)), "{r:?}");
+            assert_eq!(find(&r.method, r.path).map(|f| f.path), Some(r.path));
+        }
+        assert_eq!(find(&Method::HEAD, "/collections").unwrap().method, Method::GET);
+        assert!(find(&Method::PUT, "/collections").is_none());
     }
 }

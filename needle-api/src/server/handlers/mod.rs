@@ -1,0 +1,27 @@
+//! The REST handlers, one file per resource. Each handler validates its input against the
+//! [`Limits`](super::Limits), runs the database work on tokio's blocking pool (searches and
+//! inserts are CPU-bound and take collection locks; the async workers never wait on either) and
+//! answers JSON. Which route reaches which handler, and with which role, is in
+//! [`routes`](super::routes).
+
+pub mod collections;
+pub mod health;
+pub mod hybrid;
+pub mod maintenance;
+pub mod observability;
+pub mod search;
+pub mod vectors;
+pub mod wait;
+
+use super::errors::ApiResult;
+use crate::{Collection, Database};
+
+/// Runs database work on the blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> crate::Result<T> + Send + 'static) -> ApiResult<T> {
+    Ok(tokio::task::spawn_blocking(f).await??)
+}
+
+fn collection(db: &Database, name: &str) -> ApiResult<Collection> {
+    crate::validate_collection_name(name)?;
+    Ok(db.collection(name)?)
+}

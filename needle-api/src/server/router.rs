@@ -1,0 +1,113 @@
+//! The router, built from the route table ([`super::routes::ROUTES`]), and the middleware around
+//! every request.
+//!
+//! Layers, outermost first: [`limits::enforce`] (concurrency cap, request timeout), `observe`
+//! (metrics by routed template and status, one log line per request), `json_errors` (any error
+//! response that is not JSON yet — a 405 from the router, a path it could not decode — becomes
+//! `{"error": ...}`), then, on every route whose row is not public, [`auth::require_key`].
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+
+use super::auth;
+use super::errors::ApiError;
+use super::limits;
+use super::routes::{Access, ROUTES};
+use super::state::AppState;
+
+/// The whole application over `state`.
+pub fn router(state: AppState) -> Router {
+    let (mut public, mut protected): (Router<AppState>, Router<AppState>) = (Router::new(), Router::new());
+    for r in ROUTES {
+        match r.access {
+            Access::Public => public = public.route(r.path, r.endpoint()),
+            Access::Key(_) => protected = protected.route(r.path, r.endpoint()),
+        }
+    }
+    let protected = protected.route_layer(from_fn_with_state(state.clone(), auth::require_key));
+    public
+        .merge(protected)
+        .fallback(not_found)
+        .layer(from_fn(json_errors))
+        .layer(from_fn(observe))
+        .layer(from_fn_with_state(state.clone(), limits::enforce))
+        .with_state(state)
+}
+
+async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
+    let path: String = uri.path().chars().take(200).collect();
+    ApiError::not_found(format!("no route for {method} {path}"))
+}
+
+/// Records `needle_http_*` metrics by routed template (`unmatched` otherwise) and logs the
+/// request: 5xx at error, 4xx at info, the rest at debug.
+async fn observe(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_string();
+    let response = next.run(req).await;
+    let status = response.status();
+    let elapsed = start.elapsed();
+    // Label values stay bounded: the route is a template or "unmatched", the method a known one.
+    let method_label = match method.as_str() {
+        m @ ("GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS") => m,
+        _ => "OTHER",
+    };
+    crate::metrics::record_http(method_label, &route, status.as_u16(), elapsed);
+    let micros = elapsed.as_micros() as u64;
+    if status.is_server_error() {
+        tracing::error!(%method, route, status = status.as_u16(), micros, "request");
+    } else if status.is_client_error() {
+        tracing::info!(%method, route, status = status.as_u16(), micros, "request");
+    } else {
+        tracing::debug!(%method, route, status = status.as_u16(), micros, "request");
+    }
+    response
+}
+
+/// Turns any error response whose body is not JSON into the JSON error shape.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let mut message: String = String::from_utf8_lossy(&text).chars().take(500).collect();
+    let code = match status {
+        StatusCode::BAD_REQUEST => "invalid_argument",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::REQUEST_TIMEOUT => "timeout",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid_json",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    if message.trim().is_empty() {
+        message = status.canonical_reason().unwrap_or("error").to_string();
+    }
+    let mut r = ApiError::new(status, code, message).into_response();
+    for (k, v) in parts.headers.iter() {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+            r.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
