@@ -104,6 +104,19 @@ fn acquire_lock(path: &Path) -> Result<std::fs::File> {
     }
 }
 
+/// An empty file with no log records beside it, as `mkstemp` or `touch` leaves it: opened for
+/// writing, it becomes a new database (the first checkpoint replaces it). With WAL records beside
+/// it, it is not ours to overwrite: the normal open reports it as too short.
+fn is_placeholder(path: &Path, wal: &Path) -> Result<bool> {
+    let empty = std::fs::metadata(path)?.len() == 0;
+    let wal_len = match std::fs::metadata(wal) {
+        Ok(m) => m.len(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(e) => return Err(e.into()),
+    };
+    Ok(empty && wal_len <= WAL_HEADER_LEN as u64)
+}
+
 /// What a file's sections decode to before collections are built.
 struct Loaded {
     file_id: [u8; 16],
@@ -167,7 +180,8 @@ fn load_file(registry: &Registry, config: &DatabaseConfig, path: &Path) -> Resul
 }
 
 impl Database {
-    /// Opens the database at `path`, creating an empty one when the file does not exist.
+    /// Opens the database at `path`, creating an empty one when the file does not exist or is
+    /// empty (0 bytes, as `mkstemp` leaves it; read-only opens never create).
     pub fn open(path: impl AsRef<Path>) -> Result<Database> {
         Self::open_with_config(path, DatabaseConfig::new())
     }
@@ -218,7 +232,7 @@ impl Database {
         let lock = acquire_lock(&path)?;
         let wal_file = wal_path(&path);
         let wal_options = StorageOptions { read_only: false, create: true };
-        if !path.exists() {
+        if !path.exists() || is_placeholder(&path, &wal_file)? {
             let file_id = random_file_id();
             let (cipher, encryption) = match &config.encryption {
                 Some(e) => {

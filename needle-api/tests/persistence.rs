@@ -108,8 +108,30 @@ fn bad_files_give_typed_errors() {
     let junk = dir.path().join("junk.needle");
     std::fs::write(&junk, b"this is not a needle file, just some text that is long enough to have a header").unwrap();
     assert_eq!(Database::open(&junk).unwrap_err().code(), ErrorCode::NotANeedleFile);
-    std::fs::write(&junk, b"").unwrap();
-    assert_eq!(Database::open(&junk).unwrap_err().code(), ErrorCode::NotANeedleFile);
+    // A 0-byte file (mkstemp, touch) is a new database for a writer, and nothing for a reader.
+    let empty = dir.path().join("empty.needle");
+    std::fs::write(&empty, b"").unwrap();
+    let ro = DatabaseConfig::new().with_read_only(true);
+    assert_eq!(Database::open_with_config(&empty, ro.clone()).unwrap_err().code(), ErrorCode::NotANeedleFile);
+    {
+        let db = Database::open(&empty).unwrap();
+        assert!(db.list_collections().unwrap().is_empty());
+        db.create_collection("c", 2).unwrap().insert("a", &[1.0, 2.0], None).unwrap();
+    }
+    let db = Database::open_with_config(&empty, ro).unwrap();
+    assert_eq!(db.collection("c").unwrap().count().unwrap(), 1);
+    drop(db);
+    // With WAL records beside it, an empty file is not silently taken over.
+    let orphan = dir.path().join("orphan.needle");
+    let wal = {
+        let db = Database::open(&orphan).unwrap();
+        db.create_collection("c", 2).unwrap().insert("a", &[1.0, 2.0], None).unwrap();
+        std::fs::read(needle::wal_path(&orphan)).unwrap() // synced before the insert returned
+    };
+    std::fs::write(&orphan, b"").unwrap();
+    std::fs::write(needle::wal_path(&orphan), &wal).unwrap();
+    assert_eq!(Database::open(&orphan).unwrap_err().code(), ErrorCode::NotANeedleFile);
+    assert_eq!(std::fs::read(needle::wal_path(&orphan)).unwrap(), wal, "the WAL is left as it was");
 
     let path = dir.path().join("small.needle");
     {
@@ -123,7 +145,7 @@ fn bad_files_give_typed_errors() {
     let good = std::fs::read(&path).unwrap();
     // Truncation anywhere and flipped bytes anywhere: a typed error or the correct data, never a panic.
     let probe = dir.path().join("probe.needle");
-    for cut in 0..good.len() {
+    for cut in 1..good.len() {
         std::fs::write(&probe, &good[..cut]).unwrap();
         let e = Database::open(&probe).unwrap_err();
         assert!(matches!(e.code(), ErrorCode::NotANeedleFile | ErrorCode::Corrupted), "cut {cut}: {e}");
