@@ -48,6 +48,23 @@ pub(crate) fn id(id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Checks metadata: absent or a JSON object. Filters, the hybrid text field and every face
+/// address metadata by field name, so a bare `42`, string, array or `null` could never be matched;
+/// it is refused at the write instead of being stored unreachable. (Old files and WAL records
+/// holding such values still load: only new writes are checked.)
+pub(crate) fn metadata(m: Option<&serde_json::Value>) -> Result<()> {
+    use serde_json::Value;
+    let got = match m {
+        None | Some(Value::Object(_)) => return Ok(()),
+        Some(Value::Null) => "null",
+        Some(Value::Bool(_)) => "a boolean",
+        Some(Value::Number(_)) => "a number",
+        Some(Value::String(_)) => "a string",
+        Some(Value::Array(_)) => "an array",
+    };
+    Err(Error::InvalidArgument(format!("metadata must be a JSON object (e.g. {{\"title\": \"x\"}}), got {got}")))
+}
+
 /// Checks `k`.
 pub(crate) fn k(k: usize) -> Result<()> {
     if k == 0 {
@@ -101,6 +118,18 @@ mod tests {
         assert!(collection_name("a/b").is_err());
         assert!(collection_name(".hidden").is_err());
         assert!(collection_name("docs_v2.1-x").is_ok());
+    }
+
+    #[test]
+    fn metadata_is_an_object_or_absent() {
+        use serde_json::json;
+        assert!(metadata(None).is_ok());
+        assert!(metadata(Some(&json!({"a": [1, 2]}))).is_ok());
+        for bad in [json!(42), json!("x"), json!([1]), json!(null), json!(true)] {
+            let e = metadata(Some(&bad)).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidArgument, "{bad}");
+            assert!(e.to_string().contains("metadata must be a JSON object"), "{e}");
+        }
     }
 
     #[test]

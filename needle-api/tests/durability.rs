@@ -48,7 +48,7 @@ fn child_writes_then_waits_to_be_killed() {
         c.insert(&format!("v{i}"), &vector(i), None).unwrap();
     }
     c.delete("v3").unwrap();
-    c.upsert("v4", &vector(1000), Some(serde_json::json!("new"))).unwrap();
+    c.upsert("v4", &vector(1000), Some(serde_json::json!({"v": "new"}))).unwrap();
     let d = db.create_collection("later", 4).unwrap();
     d.insert("x", &[1.0, 2.0, 3.0, 4.0], None).unwrap();
     println!("READY");
@@ -73,7 +73,7 @@ fn acknowledged_writes_survive_a_killed_process_via_the_wal() {
     assert_eq!(c.count().unwrap(), 149);
     assert!(c.get("v3").unwrap().is_none());
     assert_eq!(c.get("v4").unwrap().unwrap().vector, vector(1000));
-    assert_eq!(c.get("v4").unwrap().unwrap().metadata, Some(serde_json::json!("new")));
+    assert_eq!(c.get("v4").unwrap().unwrap().metadata, Some(serde_json::json!({"v": "new"})));
     assert_eq!(c.get("v149").unwrap().unwrap().vector, vector(149));
     assert_eq!(c.get("v7").unwrap().unwrap().metadata, Some(serde_json::json!({"i": 7})));
     assert_eq!(db.collection("later").unwrap().count().unwrap(), 1);

@@ -23,6 +23,18 @@ fn bad_vectors_and_ids() {
     assert_eq!(code(c.insert_batch(&batch)), ErrorCode::DuplicateId);
     let batch = vec![("y".to_string(), vec![1.0, 1.0, 1.0], None), ("z".to_string(), vec![1.0, 2.0], None)];
     assert_eq!(code(c.insert_batch(&batch)), ErrorCode::DimensionMismatch);
+    // Metadata is an object or absent, on every write path (the C ABI and HTTP reach these too).
+    assert_eq!(code(c.insert("m", &[1.0, 1.0, 0.0], Some(serde_json::json!(42)))), ErrorCode::InvalidArgument);
+    assert_eq!(
+        code(c.upsert("a", &[1.0, 1.0, 0.0], Some(serde_json::json!("x"))).map(drop)),
+        ErrorCode::InvalidArgument
+    );
+    let batch = vec![
+        ("y".to_string(), vec![1.0, 1.0, 1.0], None),
+        ("z".to_string(), vec![1.0, 2.0, 1.0], Some(serde_json::json!([1]))),
+    ];
+    let e = c.insert_batch(&batch).unwrap_err();
+    assert!(e.to_string().contains("batch item 1: metadata must be a JSON object"), "{e}");
     // Nothing of the failed calls landed.
     assert_eq!(c.count().unwrap(), 1);
     assert!(c.get("y").unwrap().is_none());

@@ -50,7 +50,7 @@ async fn every_route_end_to_end_then_data_survives_shutdown() {
             "/collections/docs/vectors/batch?wait=true",
             json!({"vectors": [
                 {"id": "c", "vector": [0.0, 0.0, 1.0, 0.0]},
-                {"id": "d", "vector": [0.0, 0.0, 0.0, 1.0], "metadata": "dee"},
+                {"id": "d", "vector": [0.0, 0.0, 0.0, 1.0], "metadata": {"d": "dee"}},
                 {"id": "e", "vector": [0.5, 0.5, 0.0, 0.0]}
             ]}),
         )
@@ -148,7 +148,7 @@ async fn every_route_end_to_end_then_data_survives_shutdown() {
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["results"][0][0]["id"], "a");
     assert_eq!(b["results"][1][0]["id"], "d");
-    assert_eq!(b["results"][1][0]["metadata"], "dee");
+    assert_eq!(b["results"][1][0]["metadata"]["d"], "dee");
 
     // Delete a vector (twice: the second is a 404), compact, save.
     let (s, b) = t.delete("/collections/docs/vectors/b?wait=true").await;

@@ -90,8 +90,9 @@ fn cases() -> Vec<Case> {
     let v4 = json!([0.1, 0.2, 0.3, 0.4]);
     let nested = format!("{{\"id\":\"n\",\"vector\":[1,2,3,4],\"metadata\":{}{}}}", "[".repeat(5000), "]".repeat(5000));
     let big_meta = "x".repeat(LIMITS_BODY + 10);
-    let big_batch: Vec<Value> =
-        (0..200).map(|i| json!({"id": format!("b{i}"), "vector": vector(i, 4), "metadata": "y".repeat(400)})).collect();
+    let big_batch: Vec<Value> = (0..200)
+        .map(|i| json!({"id": format!("b{i}"), "vector": vector(i, 4), "metadata": {"y": "y".repeat(400)}}))
+        .collect();
     let over_batch: Vec<Value> = (0..11).map(|i| json!({"id": format!("o{i}"), "vector": vector(i, 4)})).collect();
     let over_queries: Vec<Value> = (0..11).map(|i| json!(vector(i, 4))).collect();
     vec![
@@ -208,6 +209,13 @@ fn cases() -> Vec<Case> {
             413,
         ),
         case("deeply nested metadata", M::POST, "/collections/docs/vectors", text(nested), 400),
+        case(
+            "metadata not an object",
+            M::POST,
+            "/collections/docs/vectors",
+            j(json!({"id": "x", "vector": v4, "metadata": 42})),
+            400,
+        ),
         case(
             "text/plain body",
             M::POST,

@@ -180,6 +180,7 @@ impl Collection {
         self.check_writable()?;
         validate::id(id)?;
         self.check_vector(vector)?;
+        validate::metadata(metadata.as_ref())?;
         let mut st = self.shared.state.write();
         if st.records.ids()?.contains(id) {
             return Err(Error::DuplicateId(id.to_string()));
@@ -208,9 +209,10 @@ impl Collection {
         #[cfg(feature = "metrics")]
         let _timer = crate::metrics::InsertTimer::start();
         self.check_writable()?;
-        for (i, (id, v, _)) in items.iter().enumerate() {
-            self.check(id, v).map_err(|e| match e {
+        for (i, (id, v, m)) in items.iter().enumerate() {
+            self.check(id, v).and_then(|()| validate::metadata(m.as_ref())).map_err(|e| match e {
                 Error::InvalidId(m) => Error::InvalidId(format!("batch item {i}: {m}")),
+                Error::InvalidArgument(m) => Error::InvalidArgument(format!("batch item {i}: {m}")),
                 other => other,
             })?;
         }
@@ -238,6 +240,7 @@ impl Collection {
         self.check_writable()?;
         validate::id(id)?;
         self.check_vector(vector)?;
+        validate::metadata(metadata.as_ref())?;
         let mut st = self.shared.state.write();
         let lsn = self.log(|| wal_ops::encode_upsert(self.name(), id, vector, metadata.as_ref()))?;
         let replaced = st.remove(id)?;
