@@ -7,11 +7,13 @@
 //! | `needle_search_latency_seconds` | histogram | one observation per query searched (also in batches) |
 //! | `needle_insert_latency_seconds` | histogram | one observation per insert, upsert or batch insert call |
 //! | `needle_search_requests_total` | counter | queries searched |
+//! | `needle_search_rejected_total` | counter | searches refused for their input, by `code` (`dimension_mismatch`, ...) |
 //! | `needle_vectors_total` | gauge | live vectors in every open database |
 //! | `needle_collections_total` | gauge | collections in every open database |
 //! | `needle_memory_bytes` | gauge | approximate heap bytes of every open database's collections |
 //! | `needle_http_requests_total` | counter | HTTP requests by `method`, `route` (the routed template) and `status` |
 //! | `needle_http_request_duration_seconds` | histogram | HTTP latency by `method` and `route` |
+//! | `needle_http_connections_refused_total` | counter | connections refused by `reason` (`max_connections`, `max_connections_per_peer`) |
 //!
 //! The three gauges are sampled when metrics are encoded (a scrape) from every collection of this
 //! process that still exists and has not been dropped; the registry holds nothing open. The
@@ -52,6 +54,18 @@ struct HttpLabels {
     status: u16,
 }
 
+/// Labels of `needle_search_rejected_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabels {
+    code: String,
+}
+
+/// Labels of `needle_http_connections_refused_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: String,
+}
+
 /// Labels of `needle_http_request_duration_seconds`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
@@ -66,6 +80,8 @@ struct Metrics {
     search_latency: Histogram,
     insert_latency: Histogram,
     search_requests: Counter,
+    search_rejected: Family<CodeLabels, Counter>,
+    connections_refused: Family<ReasonLabels, Counter>,
     vectors: Gauge,
     collections: Gauge,
     memory: Gauge,
@@ -88,6 +104,8 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     let search_latency = latency_buckets();
     let insert_latency = latency_buckets();
     let search_requests = Counter::default();
+    let search_rejected = Family::<CodeLabels, Counter>::default();
+    let connections_refused = Family::<ReasonLabels, Counter>::default();
     let vectors = Gauge::default();
     let collections = Gauge::default();
     let memory = Gauge::default();
@@ -101,6 +119,16 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     );
     // prometheus-client appends `_total` to counters.
     registry.register("needle_search_requests", "Total search requests (queries searched)", search_requests.clone());
+    registry.register(
+        "needle_search_rejected",
+        "Searches refused for their input, by error code",
+        search_rejected.clone(),
+    );
+    registry.register(
+        "needle_http_connections_refused",
+        "Connections refused by the server's connection limits, by reason",
+        connections_refused.clone(),
+    );
     registry.register("needle_vectors_total", "Total vectors stored (live) in open databases", vectors.clone());
     registry.register("needle_collections_total", "Number of collections in open databases", collections.clone());
     registry.register("needle_memory_bytes", "Approximate memory used by open collections", memory.clone());
@@ -111,6 +139,8 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         search_latency,
         insert_latency,
         search_requests,
+        search_rejected,
+        connections_refused,
         vectors,
         collections,
         memory,
@@ -170,6 +200,17 @@ pub(crate) fn record_http(method: &str, route: &str, status: u16, elapsed: Durat
         .get_or_create(&RouteLabels { method: method.clone(), route: route.clone() })
         .observe(elapsed.as_secs_f64());
     m.http_requests.get_or_create(&HttpLabels { method, route, status }).inc();
+}
+
+/// Counts a search refused for its input (`needle_search_rejected_total{code}`).
+pub(crate) fn search_rejected(code: &str) {
+    METRICS.search_rejected.get_or_create(&CodeLabels { code: code.to_string() }).inc();
+}
+
+/// Counts a connection refused by a connection limit (`needle_http_connections_refused_total`).
+#[cfg_attr(not(feature = "server"), allow(dead_code))]
+pub(crate) fn record_connection_refused(reason: &str) {
+    METRICS.connections_refused.get_or_create(&ReasonLabels { reason: reason.to_string() }).inc();
 }
 
 /// Queries searched in this process so far (`needle_search_requests_total`).

@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 
 use super::error::{invalid, io_at, CliResult};
 use super::Global;
-use crate::server::{ApiKeys, Limits, Role, Server, ServerOptions, TlsFiles};
+use crate::server::{ApiKeys, CrossSite, Limits, Role, Server, ServerOptions, TlsFiles};
 use crate::{Database, DatabaseConfig, Durability, EncryptionConfig};
 
 /// Log line format.
@@ -47,20 +47,36 @@ pub struct ServeArgs {
     /// PEM private key for --tls-cert.
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    /// An admin API key (also read from NEEDLE_API_KEY). With any key set, every route but
-    /// /health needs `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+    /// An admin API key (also read from NEEDLE_API_KEY; a blank one refuses to start). With any
+    /// key set, every route but /health needs `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+    /// Prefer --api-key-file: a key on the command line shows in /proc/*/cmdline.
     #[arg(long, value_name = "KEY")]
     pub api_key: Option<String>,
+    /// File holding one admin API key (e.g. a container secret).
+    #[arg(long, value_name = "FILE")]
+    pub api_key_file: Option<PathBuf>,
     /// File of API keys with roles, one `<role> <key>` per line (roles: read-only, read-write,
-    /// admin; `#` comments).
+    /// admin; lines starting with `#` and a trailing ` # ...` are comments). A file without keys
+    /// refuses to start.
     #[arg(long, value_name = "FILE")]
     pub api_keys_file: Option<PathBuf>,
+    /// Host names to answer besides the bound address and `localhost` (DNS-rebinding
+    /// protection): `name`, `*.domain`, or `*` for any. Repeat or separate with commas.
+    #[arg(long, value_name = "HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins allowed to call the API cross-origin (CORS), e.g. https://app.example;
+    /// `*` for any. Others are refused (403). Repeat or separate with commas.
+    #[arg(long, value_name = "ORIGIN", value_delimiter = ',')]
+    pub cors_origin: Vec<String>,
     /// Largest request body in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
     pub max_body_bytes: usize,
-    /// Most vectors per batch insert / queries per batch search.
+    /// Most vectors per batch insert / queries per batch search (counted while parsing).
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_batch)]
     pub max_batch: usize,
+    /// Most hits one batch search may return (queries x k); larger batches get 413.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_batch_results)]
+    pub max_batch_results: usize,
     /// Largest k of a search.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_k)]
     pub max_k: usize,
@@ -70,9 +86,29 @@ pub struct ServeArgs {
     /// Seconds a request may take (reading its body included) before it gets 408.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub request_timeout: f64,
-    /// Requests handled at once; more get 503 `overloaded`.
+    /// Requests handled at once (counted once their bodies are read); more get 503 `overloaded`.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_concurrent_requests)]
     pub max_concurrency: usize,
+    /// Open connections at most (also kept under the open-file limit); more are closed at once.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections)]
+    pub max_connections: usize,
+    /// Open connections from one IP address at most (0: no limit; raise it behind a proxy).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections_per_peer)]
+    pub max_connections_per_peer: usize,
+    /// Seconds a new connection has to send its first request's headers (and any request to
+    /// send its headers).
+    #[arg(long, value_name = "SECS", default_value_t = Limits::default().header_timeout.as_secs_f64())]
+    pub header_timeout: f64,
+    /// Seconds an idle connection (keep-alive or HTTP/2, nothing in flight) stays open.
+    #[arg(long, value_name = "SECS", default_value_t = Limits::default().idle_timeout.as_secs_f64())]
+    pub idle_timeout: f64,
+    /// Seconds a request body may take, plus one second per --min-body-rate bytes received;
+    /// slower bodies get 408 `body_too_slow`.
+    #[arg(long, value_name = "SECS", default_value_t = Limits::default().body_timeout.as_secs_f64())]
+    pub body_timeout: f64,
+    /// Slowest sustained request-body rate, bytes per second (see --body-timeout).
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().min_body_rate)]
+    pub min_body_rate: u64,
     /// On SIGTERM / ctrl-c, seconds in-flight requests may take before connections close.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub shutdown_grace: f64,
@@ -118,10 +154,16 @@ pub fn options(a: &ServeArgs) -> CliResult<ServerOptions> {
     if let Some(k) = &a.api_key {
         keys.add(k, Role::Admin).map_err(|e| invalid(format!("--api-key: {e}")))?;
     }
-    if let Ok(k) = std::env::var("NEEDLE_API_KEY") {
-        if !k.trim().is_empty() {
-            keys.add(&k, Role::Admin).map_err(|e| invalid(format!("NEEDLE_API_KEY: {e}")))?;
+    // Set but blank is a mistake (a template left unfilled): fail closed, never serve open.
+    if let Some(k) = std::env::var_os("NEEDLE_API_KEY") {
+        let k = k.to_string_lossy();
+        if k.trim().is_empty() {
+            return Err(invalid("NEEDLE_API_KEY is set but blank; unset it or give a key"));
         }
+        keys.add(&k, Role::Admin).map_err(|e| invalid(format!("NEEDLE_API_KEY: {e}")))?;
+    }
+    if let Some(p) = &a.api_key_file {
+        keys.load_key_file(p).map_err(|e| invalid(format!("--api-key-file: {e}")))?;
     }
     if let Some(p) = &a.api_keys_file {
         keys.load_file(p).map_err(|e| invalid(format!("--api-keys-file: {e}")))?;
@@ -132,6 +174,9 @@ pub fn options(a: &ServeArgs) -> CliResult<ServerOptions> {
         (a.max_k, "--max-k"),
         (a.max_dimensions, "--max-dimensions"),
         (a.max_concurrency, "--max-concurrency"),
+        (a.max_connections, "--max-connections"),
+        (a.max_batch_results, "--max-batch-results"),
+        (a.min_body_rate as usize, "--min-body-rate"),
     ] {
         if v == 0 {
             return Err(invalid(format!("{what} must be at least 1")));
@@ -144,6 +189,13 @@ pub fn options(a: &ServeArgs) -> CliResult<ServerOptions> {
         max_dimensions: a.max_dimensions,
         request_timeout: seconds(a.request_timeout, "--request-timeout")?,
         max_concurrent_requests: a.max_concurrency,
+        max_batch_results: a.max_batch_results,
+        max_connections: a.max_connections,
+        max_connections_per_peer: a.max_connections_per_peer,
+        header_timeout: seconds(a.header_timeout, "--header-timeout")?,
+        idle_timeout: seconds(a.idle_timeout, "--idle-timeout")?,
+        body_timeout: seconds(a.body_timeout, "--body-timeout")?,
+        min_body_rate: a.min_body_rate,
         ..Limits::default()
     };
     let tls = match (&a.tls_cert, &a.tls_key) {
@@ -157,6 +209,7 @@ pub fn options(a: &ServeArgs) -> CliResult<ServerOptions> {
         limits,
         shutdown_grace: seconds(a.shutdown_grace, "--shutdown-grace")?,
         durability: a.durability,
+        cross_site: CrossSite { allowed_hosts: a.allowed_hosts.clone(), cors_origins: a.cors_origin.clone() },
     })
 }
 

@@ -4,6 +4,7 @@
 //! in parallel with each other; writes take the collection's exclusive lock for the short time an
 //! insert needs, and never block other collections.
 
+mod cancel;
 mod ids;
 mod records;
 mod state;
@@ -397,8 +398,8 @@ impl Collection {
     fn search_profiled(&self, query: &[f32], params: &SearchParams, filter: Option<&Filter>) -> Result<Explained> {
         let t0 = Instant::now();
         self.check_alive()?;
-        validate::k(params.k)?;
-        self.check_vector(query)?;
+        validate::k(params.k).inspect_err(count_rejected)?;
+        self.check_vector(query).inspect_err(count_rejected)?;
         let st = self.shared.state.read();
         let mut profile = SearchProfile::default();
         let matches = filter
@@ -425,9 +426,9 @@ impl Collection {
     ) -> Result<Vec<Vec<SearchResult>>> {
         self.check_alive()?;
         let params = params.cloned().map(|p| SearchParams { k, ..p }).unwrap_or_else(|| SearchParams::new(k));
-        validate::k(k)?;
+        validate::k(k).inspect_err(count_rejected)?;
         for q in queries {
-            self.check_vector(q)?;
+            self.check_vector(q).inspect_err(count_rejected)?;
         }
         let st = self.shared.state.read();
         let matches = params.filter.as_ref().map(|f| plan::matching(&st, f)).transpose()?;
@@ -456,6 +457,20 @@ impl Collection {
         matches: Option<&Matches>,
         profile: &mut SearchProfile,
     ) -> Result<Vec<SearchResult>> {
+        self.search_locked_with(st, query, params, matches, profile, None)
+    }
+
+    /// [`search_locked`](Self::search_locked) that stops an exact scan, with an error, once
+    /// `cancel` is set (checked every [`cancel::BLOCK`] slots).
+    pub(crate) fn search_locked_with(
+        &self,
+        st: &State,
+        query: &[f32],
+        params: &SearchParams,
+        matches: Option<&Matches>,
+        profile: &mut SearchProfile,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<Vec<SearchResult>> {
         #[cfg(feature = "metrics")]
         let _timer = crate::metrics::SearchTimer::start();
         let t = Instant::now();
@@ -477,18 +492,24 @@ impl Collection {
         let mut rescore_us = 0.0;
         let mut hits = if strategy == Strategy::Exact || matches.is_some_and(|m| m.count == 0) {
             profile.strategy = Strategy::Exact;
-            match matches {
-                Some(m) => scan_top_k(m.set.iter(), k, &prepared, &scorer, true, &mut stats),
+            let hits = match matches {
+                Some(m) => {
+                    scan_top_k(cancel::Checked::new(m.set.iter(), cancel), k, &prepared, &scorer, true, &mut stats)
+                }
                 // Live slots: the id table's once decoded, else the index's own (equal, checked at
                 // open) — an exact search must not decode every record.
                 None => match st.records.live_slots_if_decoded() {
-                    Some(live) => scan_top_k(live, k, &prepared, &scorer, true, &mut stats),
+                    Some(live) => {
+                        scan_top_k(cancel::Checked::new(live, cancel), k, &prepared, &scorer, true, &mut stats)
+                    }
                     None => {
                         let live = (0..st.store.len() as u32).filter(|&s| st.index.contains(s));
-                        scan_top_k(live, k, &prepared, &scorer, true, &mut stats)
+                        scan_top_k(cancel::Checked::new(live, cancel), k, &prepared, &scorer, true, &mut stats)
                     }
                 },
-            }
+            };
+            cancel::check(cancel)?;
+            hits
         } else {
             profile.quantized = quantized;
             // Quantized: the index returns more candidates than k for exact rescoring — up to
@@ -555,4 +576,12 @@ impl Collection {
             simd_backend: self.shared.distance.backend_name().to_string(),
         })
     }
+}
+
+/// Counts a search refused for its input in `needle_search_requests_total`, by error code.
+fn count_rejected(e: &Error) {
+    #[cfg(feature = "metrics")]
+    crate::metrics::search_rejected(e.code().name());
+    #[cfg(not(feature = "metrics"))]
+    let _ = e;
 }

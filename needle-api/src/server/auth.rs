@@ -1,7 +1,9 @@
 //! API keys with roles, checked on the *routed* path.
 //!
-//! Keys come from `--api-key` / `NEEDLE_API_KEY` (admin) and from a keys file with one key per
-//! line, `<role> <key>` (roles `read-only`, `read-write`, `admin`; `#` starts a comment). A request
+//! Keys come from `--api-key` / `NEEDLE_API_KEY` / `--api-key-file` (admin) and from a keys
+//! file with one key per line, `<role> <key>` (roles `read-only`, `read-write`, `admin`; a word
+//! starting with `#` where a role or a comment may stand starts a comment). Configuration that
+//! names keys but holds none fails to start rather than serving without keys. A request
 //! presents its key as `Authorization: Bearer <key>` or `X-API-Key: <key>`.
 //!
 //! The check runs as a route layer: it sees the route template the router matched (e.g.
@@ -103,26 +105,41 @@ impl ApiKeys {
         Ok(self)
     }
 
-    /// Reads a keys file: lines `<role> <key>`; blank lines and `#` comments are skipped.
+    /// Reads a keys file: lines `<role> <key>`. A line whose first word starts with `#` is a
+    /// comment, and so is anything after the key that starts with `#`; a `#` inside a key is
+    /// part of it. A file without any key is an error (it must not leave the server open).
     pub fn load_file(&mut self, path: &Path) -> Result<(), String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut found = 0;
         for (i, line) in text.lines().enumerate() {
-            let line = line.split('#').next().unwrap_or("").trim();
-            if line.is_empty() {
-                continue;
-            }
             let mut parts = line.split_whitespace();
-            let (role, key) = (parts.next().unwrap_or(""), parts.next());
+            let Some(role) = parts.next().filter(|w| !w.starts_with('#')) else { continue };
+            let key = parts.next();
             let at = || format!("{}:{}", path.display(), i + 1);
             let role = Role::parse(role)
                 .ok_or_else(|| format!("{}: unknown role {role:?} (read-only, read-write, admin)", at()))?;
             let key = key.ok_or_else(|| format!("{}: expected `<role> <key>`", at()))?;
-            if parts.next().is_some() {
-                return Err(format!("{}: expected `<role> <key>`", at()));
+            if parts.next().is_some_and(|w| !w.starts_with('#')) {
+                return Err(format!("{}: expected `<role> <key>` (a comment after the key starts with `#`)", at()));
             }
             self.add(key, role).map_err(|e| format!("{}: {e}", at()))?;
+            found += 1;
+        }
+        if found == 0 {
+            return Err(format!("{}: no keys (only comments or blank lines)", path.display()));
         }
         Ok(())
+    }
+
+    /// Reads a file holding one admin key (surrounding whitespace ignored), such as a
+    /// container secret: keeps the key out of the process's command line.
+    pub fn load_key_file(&mut self, path: &Path) -> Result<(), String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let key = text.trim();
+        if key.is_empty() {
+            return Err(format!("{}: the file holds no key", path.display()));
+        }
+        self.add(key, Role::Admin).map_err(|e| format!("{}: {e}", path.display()))
     }
 
     /// True when no key is configured.
@@ -149,9 +166,13 @@ impl ApiKeys {
 }
 
 /// The role a key needs for a route, by method and routed template, from the route table
-/// ([`super::routes::ROUTES`]): `HEAD` needs what `GET` needs; a public route needs none (the
-/// weakest role is returned); a method or template not in the table needs `Admin`.
+/// ([`super::routes::ROUTES`]): `HEAD` needs what `GET` needs, and `OPTIONS` (which only lists
+/// methods) what reading needs; a public route needs none (the weakest role is returned); a
+/// method or template not in the table needs `Admin`.
 pub fn required_role(method: &Method, route: &str) -> Role {
+    if method == Method::OPTIONS && routes::ROUTES.iter().any(|r| r.path == route) {
+        return Role::ReadOnly;
+    }
     match routes::find(method, route).map(|r| r.access) {
         Some(Access::Key(role)) => role,
         Some(Access::Public) => Role::ReadOnly,

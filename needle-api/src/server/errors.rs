@@ -115,29 +115,51 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A JSON request body, read within the body-size limit and parsed strictly. Every failure is a
-/// 4xx [`ApiError`]: 413 over the limit, 415 for a non-JSON content type, 400 for bad syntax, 422
-/// for well-formed JSON of the wrong shape.
+/// A JSON request body, read within the body-size limit and parsed strictly, batch lists
+/// counted as they are parsed ([`super::bounded`]). Every failure is a 4xx [`ApiError`]: 413
+/// over the size or batch limit, 415 without a JSON content type, 400 for bad syntax, 422 for
+/// well-formed JSON of the wrong shape.
 pub struct ApiJson<T>(pub T);
+
+/// 415 unless the request says its body is JSON.
+pub(crate) fn require_json(req: &Request) -> ApiResult<()> {
+    let essence = super::admit::media_type(req.headers());
+    match essence.as_deref() {
+        Some(e) if e == "application/json" || e.ends_with("+json") => Ok(()),
+        other => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            match other {
+                Some(e) => format!("expected Content-Type: application/json, got {e:?}"),
+                None => "a request body needs Content-Type: application/json".to_string(),
+            },
+        )),
+    }
+}
 
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
-            let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
-            let essence = ct.split(';').next().unwrap_or("").trim();
-            if !(essence == "application/json" || essence.ends_with("+json")) {
-                return Err(ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    format!("expected Content-Type: application/json, got {essence:?}"),
-                ));
-            }
+        let empty = http_body::Body::is_end_stream(req.body());
+        if !empty {
+            require_json(&req)?;
         }
-        let limit = state.limits().max_body_bytes;
-        let bytes = read_body(req, limit).await?;
-        parse_json(&bytes).map(ApiJson)
+        let limits = state.limits();
+        let bytes = read_body(req, limits.max_body_bytes).await?;
+        parse_json_within(&bytes, limits.max_batch).map(ApiJson)
+    }
+}
+
+/// [`parse_json`] with batch lists limited to `max_batch` items (413 `batch_too_large` past it).
+pub fn parse_json_within<T: DeserializeOwned>(bytes: &[u8], max_batch: usize) -> ApiResult<T> {
+    let (parsed, exceeded) = super::bounded::parse_within(max_batch, || parse_json(bytes));
+    match (parsed, exceeded) {
+        (Ok(v), _) => Ok(v),
+        (Err(_), Some(limit)) => Err(super::limits::batch_too_large(format!(
+            "the batch has more than {limit} items; this server's limit is {limit}"
+        ))),
+        (Err(e), None) => Err(e),
     }
 }
 

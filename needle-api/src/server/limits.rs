@@ -1,36 +1,61 @@
-//! Request limits with safe defaults, and the middleware that enforces the time and concurrency
-//! limits (sizes are checked where the body is read and where requests are validated).
+//! Request and connection limits with safe defaults, and the outermost middleware, which bounds
+//! the time a request may take (sizes are checked where the body is read and where requests are
+//! validated; the concurrency cap is taken once the body is in, see [`super::admit`]).
 
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::admit::{Cancel, CancelOnDrop};
 use super::errors::ApiError;
 use super::state::AppState;
 
-/// Limits on what one request may ask for. Every field has a safe default.
+/// Limits on what one request, one connection and one client may ask for. Every field has a
+/// safe default.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Largest request body, bytes (default 32 MiB).
     pub max_body_bytes: usize,
-    /// Most vectors in one batch insert, or queries in one batch search (default 1,000).
+    /// Most vectors in one batch insert, or queries in one batch search (default 1,000). Counted
+    /// while the body is parsed: a longer list stops the parse.
     pub max_batch: usize,
+    /// Most hits one batch search may return, queries × k (default 100,000): a batch asking for
+    /// more gets 413 `batch_too_large` before it runs.
+    pub max_batch_results: usize,
     /// Largest `k` of a search (default 1,000).
     pub max_k: usize,
     /// Most dimensions of a new collection (default 4,096).
     pub max_dimensions: usize,
     /// Largest `ef` of a search (default 4,096).
     pub max_ef: usize,
-    /// A request that takes longer (including reading its body) gets 408 (default 30 s).
+    /// A request that takes longer (including reading its body) gets 408 and its work is
+    /// cancelled (default 30 s).
     pub request_timeout: Duration,
-    /// Requests handled at once; more get 503 `overloaded` at once (default 256).
+    /// Requests handled at once (their bodies read; default 256); more get 503 `overloaded`.
     pub max_concurrent_requests: usize,
-    /// A connection that takes longer to send a request's headers is closed (default 10 s):
-    /// slow-header clients cannot hold connections open.
+    /// A connection that has not sent its first request's headers within this time, or takes
+    /// longer to send any request's headers, is closed (default 10 s).
     pub header_timeout: Duration,
+    /// A connection with no request in flight that moves no byte for this long is closed
+    /// (HTTP/1 keep-alive and HTTP/2 alike; default 60 s).
+    pub idle_timeout: Duration,
+    /// A request body may take this long, plus one second per `min_body_rate` bytes received;
+    /// one that falls behind gets 408 `body_too_slow` and its connection is closed (default 10 s).
+    pub body_timeout: Duration,
+    /// See `body_timeout`: the slowest sustained body rate allowed, bytes per second (default
+    /// 16 KiB/s).
+    pub min_body_rate: u64,
+    /// Open connections at most (default 4,096, and never more than the process's descriptor
+    /// limit allows); more are accepted and closed at once (plain HTTP: 503 first).
+    pub max_connections: usize,
+    /// Open connections from one IP address at most (default 256; 0: no limit). Behind a proxy
+    /// every client shares its address: raise it or set 0 there.
+    pub max_connections_per_peer: usize,
+    /// Concurrent HTTP/2 streams per connection (default 64).
+    pub max_streams_per_connection: usize,
 }
 
 impl Default for Limits {
@@ -38,12 +63,19 @@ impl Default for Limits {
         Limits {
             max_body_bytes: 32 << 20,
             max_batch: 1000,
+            max_batch_results: 100_000,
             max_k: 1000,
             max_dimensions: 4096,
             max_ef: 4096,
             request_timeout: Duration::from_secs(30),
             max_concurrent_requests: 256,
             header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(10),
+            min_body_rate: 16 * 1024,
+            max_connections: 4096,
+            max_connections_per_peer: 256,
+            max_streams_per_connection: 64,
         }
     }
 }
@@ -77,37 +109,66 @@ impl Limits {
             return Err(ApiError::invalid(format!("the batch has no {what}")));
         }
         if n > self.max_batch {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "batch_too_large",
-                format!("the batch has {n} {what}; this server's limit is {}", self.max_batch),
-            ));
+            return Err(batch_too_large(format!(
+                "the batch has {n} {what}; this server's limit is {}",
+                self.max_batch
+            )));
         }
         Ok(())
     }
+
+    /// Checks the hits a batch search would return (queries × k).
+    pub fn check_batch_results(&self, queries: usize, k: usize) -> Result<(), ApiError> {
+        let hits = queries.saturating_mul(k);
+        if hits > self.max_batch_results {
+            return Err(batch_too_large(format!(
+                "{queries} queries x k = {k} asks for {hits} results; this server returns at most {} per batch \
+                 (split the batch or lower k)",
+                self.max_batch_results
+            )));
+        }
+        Ok(())
+    }
+
+    /// `max_connections` lowered, if need be, to what the descriptor limit leaves room for
+    /// (the database, the log and the runtime keep some).
+    pub fn effective_max_connections(&self) -> usize {
+        match descriptor_limit() {
+            Some(fds) => self.max_connections.min(fds.saturating_sub(64).max(16) as usize),
+            None => self.max_connections,
+        }
+    }
 }
 
-/// Caps concurrent requests (503 with `Retry-After` past the cap) and the time each may take
-/// (408). Runs outside the router, so it covers every request, routed or not.
-pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Ok(_permit) = state.inner.in_flight.clone().try_acquire_owned() else {
-        let mut r = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "overloaded",
-            format!("more than {} requests at once; retry shortly", state.limits().max_concurrent_requests),
-        )
-        .into_response();
-        r.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
-        return r;
-    };
+pub(crate) fn batch_too_large(message: String) -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large", message)
+}
+
+/// The soft limit on open descriptors (Linux: from `/proc/self/limits`).
+fn descriptor_limit() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// Bounds the time of every request (408, its work cancelled), routed or not. Runs outside the
+/// router; the request's [`Cancel`] flag is created here and set when the request times out or
+/// its future is dropped (the client went away).
+pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let cancel = Cancel::default();
+    req.extensions_mut().insert(cancel.clone());
+    let _cancel_on_drop = CancelOnDrop(cancel.clone());
     let timeout = state.limits().request_timeout;
     match tokio::time::timeout(timeout, next.run(req)).await {
         Ok(r) => r,
-        Err(_) => ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "timeout",
-            format!("the request took longer than {} ms", timeout.as_millis()),
-        )
-        .into_response(),
+        Err(_) => {
+            cancel.cancel();
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                format!("the request took longer than {} ms", timeout.as_millis()),
+            )
+            .into_response()
+        }
     }
 }

@@ -29,29 +29,38 @@
 //! | `POST /collections/{name}/compact`, `POST /save` | admin |
 //! | `GET /metrics`, `GET /openapi.json` | read-only |
 
+mod admit;
 mod auth;
+pub mod binary;
+mod bounded;
+mod conn;
 mod errors;
 mod handlers;
+mod io;
 mod limits;
 mod openapi;
+mod origin;
 mod router;
 pub mod routes;
 mod state;
 mod tls;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use auth::{required_role, ApiKeys, Role};
 pub use errors::{status_for, ErrorBody, ErrorDetail};
 pub use limits::Limits;
 pub use openapi::{document as openapi_document, operations as openapi_operations};
+pub use origin::CrossSite;
 pub use router::router;
 pub use routes::{Access, Route, ROUTES};
 pub use state::AppState;
 pub use tls::{server_config as tls_server_config, TlsFiles};
 
-use hyper_util::rt::TokioTimer;
+use conn::Phase;
+use tokio::sync::watch;
 
 use crate::{Database, Durability, Error, Result};
 
@@ -71,6 +80,8 @@ pub struct ServerOptions {
     /// The durability policy the database was opened with (default `Immediate`: every write is
     /// synced before it is answered, so `?wait=true` costs nothing more).
     pub durability: Durability,
+    /// Host names and browser origins the server answers besides its own address.
+    pub cross_site: CrossSite,
 }
 
 impl ServerOptions {
@@ -83,6 +94,7 @@ impl ServerOptions {
             limits: Limits::default(),
             shutdown_grace: Duration::from_secs(30),
             durability: Durability::Immediate,
+            cross_site: CrossSite::default(),
         }
     }
 }
@@ -92,8 +104,9 @@ pub struct Server {
     addr: SocketAddr,
     tls: bool,
     state: AppState,
-    handle: axum_server::Handle,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    phase: watch::Sender<Phase>,
+    accepting: tokio::task::JoinHandle<()>,
+    conns: Arc<conn::Connections>,
     grace: Duration,
 }
 
@@ -110,29 +123,31 @@ fn io_err(what: String, e: std::io::Error) -> Error {
 impl Server {
     /// Binds and starts serving `db` on the current tokio runtime.
     pub async fn start(db: Database, opts: ServerOptions) -> Result<Server> {
-        let tls = opts.tls.as_ref().map(tls::rustls_config).transpose()?;
+        let tls = opts.tls.as_ref().map(tls::server_config).transpose()?;
         let listener = std::net::TcpListener::bind(opts.addr).map_err(|e| io_err(format!("bind {}", opts.addr), e))?;
         listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
         let addr = listener.local_addr()?;
-        let state = AppState::new(db, opts.limits, opts.keys, opts.durability);
-        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        let handle = axum_server::Handle::new();
+        let mut limits = opts.limits;
+        let max_connections = limits.effective_max_connections();
+        if max_connections < limits.max_connections {
+            tracing::warn!(
+                requested = limits.max_connections,
+                max_connections,
+                "--max-connections lowered to what the open-file limit leaves room for"
+            );
+            limits.max_connections = max_connections;
+        }
+        let state = AppState::with_cross_site(db, limits, opts.keys, opts.durability, opts.cross_site, addr.ip());
+        let app = router(state.clone());
         let is_tls = tls.is_some();
-        let header_timeout = state.limits().header_timeout;
-        let task = match tls {
-            None => {
-                let mut server = axum_server::from_tcp(listener);
-                server.http_builder().http1().timer(TokioTimer::new()).header_read_timeout(header_timeout);
-                tokio::spawn(server.handle(handle.clone()).serve(app))
-            }
-            Some(cfg) => {
-                let mut server = axum_server::from_tcp_rustls(listener, cfg);
-                server.http_builder().http1().timer(TokioTimer::new()).header_read_timeout(header_timeout);
-                tokio::spawn(server.handle(handle.clone()).serve(app))
-            }
-        };
-        tracing::info!(%addr, tls = is_tls, keys = state.keys().len(), "needle server listening");
-        Ok(Server { addr, tls: is_tls, state, handle, task, grace: opts.shutdown_grace })
+        let acceptor = tls.map(|cfg| tokio_rustls::TlsAcceptor::from(Arc::new(cfg)));
+        let shared = conn::Shared::new(app, acceptor, state.limits());
+        let conns = shared.conns.clone();
+        let (phase, phase_rx) = watch::channel(Phase::Running);
+        let accepting = tokio::spawn(conn::accept_loop(listener, shared, phase_rx));
+        tracing::info!(%addr, tls = is_tls, keys = state.keys().len(), max_connections, "needle server listening");
+        Ok(Server { addr, tls: is_tls, state, phase, accepting, conns, grace: opts.shutdown_grace })
     }
 
     /// The bound address.
@@ -150,14 +165,23 @@ impl Server {
         &self.state
     }
 
+    /// Connections open now.
+    pub fn open_connections(&self) -> usize {
+        self.conns.open()
+    }
+
     /// Graceful shutdown: stop accepting connections, let in-flight requests finish (up to the
     /// grace period), then checkpoint the database (when anything changed since the last one).
     pub async fn shutdown(self) -> Result<()> {
         self.state.set_shutting_down();
-        self.handle.graceful_shutdown(Some(self.grace));
-        match self.task.await {
-            Ok(r) => r.map_err(|e| io_err("server".into(), e))?,
-            Err(e) => return Err(Error::Internal(format!("server task failed: {e}"))),
+        let _ = self.phase.send(Phase::Draining);
+        if let Err(e) = self.accepting.await {
+            return Err(Error::Internal(format!("server task failed: {e}")));
+        }
+        if tokio::time::timeout(self.grace, self.conns.all_closed()).await.is_err() {
+            tracing::warn!(open = self.conns.open(), "shutdown grace period over; closing the remaining connections");
+            let _ = self.phase.send(Phase::Closing);
+            let _ = tokio::time::timeout(Duration::from_secs(5), self.conns.all_closed()).await;
         }
         let db = self.state.db().clone();
         let started = std::time::Instant::now();

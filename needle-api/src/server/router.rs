@@ -1,10 +1,12 @@
 //! The router, built from the route table ([`super::routes::ROUTES`]), and the middleware around
 //! every request.
 //!
-//! Layers, outermost first: [`limits::enforce`] (concurrency cap, request timeout), `observe`
-//! (metrics by routed template and status, one log line per request), `json_errors` (any error
-//! response that is not JSON yet — a 405 from the router, a path it could not decode — becomes
-//! `{"error": ...}`), then, on every route whose row is not public, [`auth::require_key`].
+//! Layers, outermost first: [`limits::enforce`] (request timeout and cancellation), `observe`
+//! (metrics by routed template and status, one log line per request), [`origin::check`] (Host
+//! and cross-origin checks, CORS), `json_errors` (any error response that is not JSON yet — a
+//! 405 from the router, a path it could not decode — becomes `{"error": ...}`); then, on routes
+//! only: [`auth::require_key`] on every route whose row is not public, and [`admit::admit`]
+//! (body read within its budget, then a concurrency slot).
 
 use std::time::Instant;
 
@@ -16,27 +18,65 @@ use axum::Router;
 
 use super::auth;
 use super::errors::ApiError;
-use super::limits;
 use super::routes::{Access, ROUTES};
 use super::state::AppState;
+use super::{admit, limits, origin};
 
 /// The whole application over `state`.
 pub fn router(state: AppState) -> Router {
     let (mut public, mut protected): (Router<AppState>, Router<AppState>) = (Router::new(), Router::new());
+    let mut paths: Vec<(&str, bool)> = Vec::new();
     for r in ROUTES {
+        let is_public = r.access == Access::Public;
         match r.access {
             Access::Public => public = public.route(r.path, r.endpoint()),
             Access::Key(_) => protected = protected.route(r.path, r.endpoint()),
         }
+        if !paths.iter().any(|(p, _)| *p == r.path) {
+            paths.push((r.path, is_public));
+        }
     }
-    let protected = protected.route_layer(from_fn_with_state(state.clone(), auth::require_key));
+    // OPTIONS on every path: its methods (a CORS preflight is answered before routing).
+    for (path, is_public) in paths {
+        let allow = allowed_methods(path);
+        let endpoint = axum::routing::options(move || async move {
+            let mut r = StatusCode::NO_CONTENT.into_response();
+            r.headers_mut().insert(header::ALLOW, HeaderValue::from_str(&allow).expect("method names"));
+            r
+        });
+        if is_public {
+            public = public.route(path, endpoint);
+        } else {
+            protected = protected.route(path, endpoint);
+        }
+    }
+    // Route layers run innermost-last: the key is checked first, then the body is read and a slot
+    // taken (a request without a valid key never costs a body read or a slot).
+    let public = public.route_layer(from_fn_with_state(state.clone(), admit::admit));
+    let protected = protected
+        .route_layer(from_fn_with_state(state.clone(), admit::admit))
+        .route_layer(from_fn_with_state(state.clone(), auth::require_key));
     public
         .merge(protected)
         .fallback(not_found)
         .layer(from_fn(json_errors))
+        .layer(from_fn_with_state(state.clone(), origin::check))
         .layer(from_fn(observe))
         .layer(from_fn_with_state(state.clone(), limits::enforce))
         .with_state(state)
+}
+
+/// `Allow` for a path: its methods in the table, with HEAD beside GET, and OPTIONS.
+fn allowed_methods(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for r in ROUTES.iter().filter(|r| r.path == path) {
+        out.push(r.method.as_str());
+        if r.method == Method::GET {
+            out.push("HEAD");
+        }
+    }
+    out.push("OPTIONS");
+    out.join(", ")
 }
 
 async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {

@@ -1,6 +1,7 @@
 //! What every handler shares: the database, limits, keys, and the group commit behind
 //! `?wait=true` (for durability policies that do not sync every write).
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use tokio::sync::{Mutex, Semaphore};
 use super::auth::ApiKeys;
 use super::errors::{ApiError, ApiResult};
 use super::limits::Limits;
+use super::origin::CrossSite;
 use crate::{Database, Durability};
 
 /// Shared server state (cheap to clone).
@@ -25,11 +27,27 @@ pub(crate) struct Inner {
     pub syncer: Syncer,
     pub shutting_down: AtomicBool,
     pub writes_sync: bool,
+    pub cross_site: CrossSite,
+    pub bound: IpAddr,
 }
 
 impl AppState {
-    /// State over an open database; `durability` is the policy it was opened with.
+    /// State over an open database; `durability` is the policy it was opened with. Cross-site
+    /// checks assume a server bound to loopback with no extra hosts or origins (see
+    /// [`with_cross_site`](Self::with_cross_site)).
     pub fn new(db: Database, limits: Limits, keys: ApiKeys, durability: Durability) -> AppState {
+        Self::with_cross_site(db, limits, keys, durability, CrossSite::default(), IpAddr::V4(Ipv4Addr::LOCALHOST))
+    }
+
+    /// [`new`](Self::new) with the hosts and origins to answer, for a server bound to `bound`.
+    pub fn with_cross_site(
+        db: Database,
+        limits: Limits,
+        keys: ApiKeys,
+        durability: Durability,
+        cross_site: CrossSite,
+        bound: IpAddr,
+    ) -> AppState {
         let in_flight = Arc::new(Semaphore::new(limits.max_concurrent_requests.max(1)));
         AppState {
             inner: Arc::new(Inner {
@@ -39,7 +57,11 @@ impl AppState {
                 keys,
                 in_flight,
                 shutting_down: AtomicBool::new(false),
-                writes_sync: durability == Durability::Immediate,
+                // Immediate syncs before a write returns; Batched waits for the sync thread to
+                // cover the write before it returns. Either way, answered means durable.
+                writes_sync: matches!(durability, Durability::Immediate | Durability::Batched(_)),
+                cross_site,
+                bound,
             }),
         }
     }
@@ -59,7 +81,17 @@ impl AppState {
         &self.inner.keys
     }
 
-    /// Whether every write is durable before the library returns (the `Immediate` policy).
+    /// The hosts and origins the server answers.
+    pub fn cross_site(&self) -> &CrossSite {
+        &self.inner.cross_site
+    }
+
+    /// The address the server is bound to.
+    pub fn bound_ip(&self) -> IpAddr {
+        self.inner.bound
+    }
+
+    /// Whether every write is durable before the library returns (`Immediate`, `Batched`).
     pub(crate) fn writes_sync(&self) -> bool {
         self.inner.writes_sync && self.inner.db.path().is_some()
     }

@@ -5,8 +5,6 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use axum_server::tls_rustls::RustlsConfig;
-
 use crate::Error;
 
 /// Where the certificate chain and key are (PEM).
@@ -45,8 +43,4 @@ pub fn server_config(files: &TlsFiles) -> Result<rustls::ServerConfig, Error> {
         .map_err(|e| Error::InvalidConfig(format!("TLS certificate and key do not work together: {e}")))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
-}
-
-pub(crate) fn rustls_config(files: &TlsFiles) -> Result<RustlsConfig, Error> {
-    Ok(RustlsConfig::from_config(Arc::new(server_config(files)?)))
 }

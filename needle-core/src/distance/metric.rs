@@ -54,13 +54,21 @@ builtin_distance!(
 );
 
 /// `1 − cos` from a dot product and both norms; a zero norm has no direction, so it scores 1.
+/// Rounding can put `dot / (|q| |v|)` a hair above 1 for parallel vectors: the result is clamped
+/// at 0 (a vector's distance to itself is 0, never `-1.19e-7`).
 #[inline]
 fn cosine_from_dot(dot: f32, query_norm: f32, row_norm: f32) -> f32 {
     let denominator = query_norm * row_norm;
     if denominator == 0.0 {
         1.0
     } else {
-        1.0 - dot / denominator
+        let d = 1.0 - dot / denominator;
+        // Not `max`: a NaN stays a NaN.
+        if d < 0.0 {
+            0.0
+        } else {
+            d
+        }
     }
 }
 

@@ -100,6 +100,18 @@ fn cosine_of_a_zero_vector_is_one_not_nan() {
 }
 
 #[test]
+fn cosine_self_distance_is_never_negative() {
+    // Random 384-d vectors: rounding puts q·q / |q|² above 1 for some of them (-1.19e-7 before
+    // the clamp); the distance of a vector to itself is 0 on every backend.
+    for d in on_every_backend(CosineDistance::with_backend) {
+        for (i, v) in vectors(200, 384, 7).iter().enumerate() {
+            let self_distance = d.distance(v, v);
+            assert!((0.0..1e-5).contains(&self_distance), "{} vector {i}: {self_distance}", d.backend_name());
+        }
+    }
+}
+
+#[test]
 fn cosine_reads_the_stored_norms() {
     let stored = Stored::new(&vectors(5, 19, 3), 32);
     let query = vectors(1, 19, 4).remove(0);

@@ -16,10 +16,8 @@ pub mod wait;
 use super::errors::ApiResult;
 use crate::{Collection, Database};
 
-/// Runs database work on the blocking pool.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> crate::Result<T> + Send + 'static) -> ApiResult<T> {
-    Ok(tokio::task::spawn_blocking(f).await??)
-}
+/// Database work on the blocking pool, holding the request's concurrency slot until it returns.
+pub(crate) use super::admit::{blocking, cancellable};
 
 fn collection(db: &Database, name: &str) -> ApiResult<Collection> {
     crate::validate_collection_name(name)?;

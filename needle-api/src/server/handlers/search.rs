@@ -2,13 +2,17 @@
 //! search parameters both share.
 
 use axum::extract::{Path, State};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{blocking, collection};
-use crate::server::errors::{ApiJson, ApiResult, ErrorBody};
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+
+use super::{cancellable, collection};
+use crate::server::binary::{self, parse_bool, parse_param, query_pairs};
+use crate::server::errors::{parse_json_within, read_body, require_json, ApiError, ApiJson, ApiResult, ErrorBody};
 use crate::server::state::AppState;
 use crate::{Filter, SearchParams, SearchResult, Strategy};
 
@@ -102,7 +106,50 @@ fn search_params(
     Ok(params)
 }
 
-/// Searches a collection.
+/// Whether a request's body is binary (`application/octet-stream`).
+fn is_binary(req: &Request) -> bool {
+    crate::server::admit::media_type(req.headers()).as_deref() == Some(binary::MEDIA_TYPE)
+}
+
+/// A search body: JSON ([`SearchRequest`]) or one binary vector with the other parameters in the
+/// query string (`k`, `ef`, `include_metadata`, `strategy`, `explain`; no filter).
+pub struct SearchBody(pub SearchRequest);
+
+impl FromRequest<AppState> for SearchBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        if !is_binary(&req) {
+            return Ok(SearchBody(ApiJson::<SearchRequest>::from_request(req, state).await?.0));
+        }
+        let mut out = SearchRequest {
+            vector: Vec::new(),
+            k: default_k(),
+            filter: None,
+            ef: None,
+            include_metadata: true,
+            strategy: None,
+            explain: false,
+        };
+        for (key, value) in query_pairs(req.uri().query()) {
+            match key {
+                "k" => out.k = parse_param(key, value)?,
+                "ef" => out.ef = Some(parse_param(key, value)?),
+                "include_metadata" => out.include_metadata = parse_bool(key, value)?,
+                "strategy" => out.strategy = Some(value.to_string()),
+                "explain" => out.explain = parse_bool(key, value)?,
+                _ => return Err(ApiError::invalid(format!("unknown query parameter {key:?} for a binary search"))),
+            }
+        }
+        let bytes = read_body(req, state.limits().max_body_bytes).await?;
+        out.vector = binary::f32s(&bytes)?;
+        Ok(SearchBody(out))
+    }
+}
+
+/// Searches a collection. The body is JSON, or the query vector as little-endian f32
+/// (`Content-Type: application/octet-stream`) with `k`, `ef`, `include_metadata`, `strategy`,
+/// `explain` in the query string.
 #[utoipa::path(post, path = "/collections/{name}/search", tag = "search", request_body = SearchRequest,
     params(("name" = String, Path, description = "Collection name")),
     responses((status = 200, body = SearchResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -110,29 +157,101 @@ fn search_params(
 pub async fn search(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    ApiJson(req): ApiJson<SearchRequest>,
-) -> ApiResult<Json<SearchResponse>> {
+    SearchBody(req): SearchBody,
+) -> ApiResult<Response> {
     let params =
         search_params(&state, req.k, req.ef, req.include_metadata, req.filter.as_ref(), req.strategy.as_deref())?;
     let c = collection(state.db(), &name)?;
     let (explain, vector) = (req.explain, req.vector);
-    let (hits, explain) = blocking(move || {
+    let (hits, explain) = cancellable(move |cancel| {
         if explain {
             let e = c.search_explain_with(&vector, &params)?;
             Ok((e.results, Some(serde_json::to_value(e.profile)?)))
         } else {
-            Ok((c.search_with(&vector, &params)?, None))
+            Ok((c.search_cancellable(&vector, &params, cancel)?, None))
         }
     })
     .await?;
-    Ok(Json(SearchResponse { results: hits.into_iter().map(Hit::from).collect(), explain }))
+    json_response(&Results { results: &hits, explain: explain.as_ref() }, hits.len())
+}
+
+/// Serializes a response body straight from the search results (no per-hit copies).
+fn json_response<T: Serialize>(body: &T, hits: usize) -> ApiResult<Response> {
+    let mut bytes = Vec::with_capacity(64 + hits * 64);
+    serde_json::to_writer(&mut bytes, body).map_err(|e| ApiError::internal(format!("response: {e}")))?;
+    let mut r = bytes.into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(r)
+}
+
+/// [`Hit`]s, serialized from the library's results in place.
+struct Hits<'a>(&'a [SearchResult]);
+
+impl Serialize for Hits<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeSeq, SerializeStruct};
+        struct One<'a>(&'a SearchResult);
+        impl Serialize for One<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let r = self.0;
+                let mut st = s.serialize_struct("Hit", if r.metadata.is_some() { 3 } else { 2 })?;
+                st.serialize_field("id", &r.id)?;
+                st.serialize_field("distance", &r.distance)?;
+                if let Some(m) = &r.metadata {
+                    st.serialize_field("metadata", m)?;
+                }
+                st.end()
+            }
+        }
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for r in self.0 {
+            seq.serialize_element(&One(r))?;
+        }
+        seq.end()
+    }
+}
+
+/// The body of a search response ([`SearchResponse`]'s shape).
+#[derive(Serialize)]
+struct Results<'a> {
+    #[serde(serialize_with = "hits")]
+    results: &'a [SearchResult],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explain: Option<&'a Value>,
+}
+
+fn hits<S: serde::Serializer>(r: &&[SearchResult], s: S) -> Result<S::Ok, S::Error> {
+    Hits(r).serialize(s)
+}
+
+/// The body of a batch search response ([`BatchSearchResponse`]'s shape).
+struct BatchResults<'a>(&'a [Vec<SearchResult>]);
+
+impl Serialize for BatchResults<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeSeq, SerializeStruct};
+        struct Lists<'a>(&'a [Vec<SearchResult>]);
+        impl Serialize for Lists<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(Some(self.0.len()))?;
+                for hits in self.0 {
+                    seq.serialize_element(&Hits(hits))?;
+                }
+                seq.end()
+            }
+        }
+        let mut st = s.serialize_struct("BatchSearchResponse", 1)?;
+        st.serialize_field("results", &Lists(self.0))?;
+        st.end()
+    }
 }
 
 /// Several queries against one collection.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchSearchRequest {
-    /// Queries (at most the server's `max_batch`).
+    /// Queries (at most the server's `max_batch`; queries x k at most its `max_batch_results`).
+    #[serde(deserialize_with = "crate::server::bounded::list")]
     pub vectors: Vec<Vec<f32>>,
     /// Results per query (default 10).
     #[serde(default = "default_k")]
@@ -156,21 +275,79 @@ pub struct BatchSearchResponse {
     pub results: Vec<Vec<Hit>>,
 }
 
-/// Searches many queries at once (in parallel).
+/// A batch search body: JSON ([`BatchSearchRequest`]) or the queries as little-endian f32,
+/// back to back (`n × dimensions × 4` bytes), with `k`, `ef`, `include_metadata`, `strategy` in
+/// the query string.
+pub struct BatchBody {
+    req: BatchSearchRequest,
+    /// The binary body's values, split into queries once the collection's dimensions are known.
+    flat: Option<Vec<f32>>,
+}
+
+impl FromRequest<AppState> for BatchBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let limits = state.limits();
+        if !is_binary(&req) {
+            if !http_body::Body::is_end_stream(req.body()) {
+                require_json(&req)?;
+            }
+            let bytes = read_body(req, limits.max_body_bytes).await?;
+            return Ok(BatchBody { req: parse_json_within(&bytes, limits.max_batch)?, flat: None });
+        }
+        let mut out = BatchSearchRequest {
+            vectors: Vec::new(),
+            k: default_k(),
+            ef: None,
+            filter: None,
+            strategy: None,
+            include_metadata: true,
+        };
+        for (key, value) in query_pairs(req.uri().query()) {
+            match key {
+                "k" => out.k = parse_param(key, value)?,
+                "ef" => out.ef = Some(parse_param(key, value)?),
+                "include_metadata" => out.include_metadata = parse_bool(key, value)?,
+                "strategy" => out.strategy = Some(value.to_string()),
+                _ => return Err(ApiError::invalid(format!("unknown query parameter {key:?} for a binary batch"))),
+            }
+        }
+        let bytes = read_body(req, limits.max_body_bytes).await?;
+        Ok(BatchBody { req: out, flat: Some(binary::f32s(&bytes)?) })
+    }
+}
+
+/// Searches many queries at once (in parallel). A batch asking for more than the server's
+/// `max_batch_results` hits (queries × k) is refused with 413 before it runs. A request that
+/// times out stops its remaining queries.
 #[utoipa::path(post, path = "/collections/{name}/search/batch", tag = "search", request_body = BatchSearchRequest,
     params(("name" = String, Path, description = "Collection name")),
     responses((status = 200, body = BatchSearchResponse), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn search_batch(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    ApiJson(req): ApiJson<BatchSearchRequest>,
-) -> ApiResult<Json<BatchSearchResponse>> {
+    body: BatchBody,
+) -> ApiResult<Response> {
+    let BatchBody { mut req, flat } = body;
+    let c = collection(state.db(), &name)?;
+    if let Some(flat) = flat {
+        let dim = c.dimensions();
+        if dim == 0 || flat.len() % dim != 0 {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                crate::ErrorCode::DimensionMismatch.name(),
+                format!("a binary batch holds n x {dim} f32 values; {} is not a multiple of {dim}", flat.len()),
+            ));
+        }
+        state.limits().check_batch(flat.len() / dim, "queries")?;
+        req.vectors = flat.chunks_exact(dim).map(<[f32]>::to_vec).collect();
+    }
     state.limits().check_batch(req.vectors.len(), "queries")?;
     let params =
         search_params(&state, req.k, req.ef, req.include_metadata, req.filter.as_ref(), req.strategy.as_deref())?;
-    let c = collection(state.db(), &name)?;
-    let results = blocking(move || c.batch_search(&req.vectors, params.k, Some(&params))).await?;
-    Ok(Json(BatchSearchResponse {
-        results: results.into_iter().map(|hits| hits.into_iter().map(Hit::from).collect()).collect(),
-    }))
+    state.limits().check_batch_results(req.vectors.len(), params.k)?;
+    let results = cancellable(move |cancel| c.batch_search_cancellable(&req.vectors, &params, cancel)).await?;
+    let hits = results.iter().map(Vec::len).sum();
+    json_response(&BatchResults(&results), hits)
 }

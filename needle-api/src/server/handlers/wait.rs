@@ -12,10 +12,10 @@ use crate::server::state::AppState;
 #[derive(Debug, Default, Clone, Copy, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct WaitParam {
-    /// Return only once the write is durable (on disk). Under the server's default durability
-    /// policy (`immediate`) every write is durable before it is answered anyway; under `batched`
-    /// or `on-save` a write without `wait` is applied and searchable when answered and becomes
-    /// durable with the next sync or checkpoint.
+    /// Return only once the write is durable (on disk). Under the `immediate` (default) and
+    /// `batched:MS` durability policies every write is durable (its log record synced) before it
+    /// is answered anyway; under `on-save` a write without `wait` is applied and searchable when
+    /// answered and becomes durable with the next checkpoint, which `wait` forces.
     #[serde(default)]
     pub wait: bool,
 }
@@ -42,9 +42,10 @@ impl FromRequestParts<AppState> for WaitParam {
     }
 }
 
-/// After a write: with `?wait=true`, returns once it is durable. Under the `Immediate` policy
-/// the library has synced the write-ahead log before the write returned, so there is nothing to
-/// wait for; under the others a checkpoint (shared by concurrent waiters) makes it durable.
+/// After a write: with `?wait=true`, returns once it is durable. Under the `Immediate` and
+/// `Batched` policies the library has synced the write-ahead log (itself or through the sync
+/// thread) before the write returned, so there is nothing to wait for — in particular no
+/// checkpoint; under `OnSave` a checkpoint (shared by concurrent waiters) makes it durable.
 /// Returns whether the write is known to be durable.
 pub(super) async fn made_durable(state: &AppState, wait: WaitParam) -> ApiResult<bool> {
     let ticket = state.syncer().applied();

@@ -1,0 +1,205 @@
+//! Admission of a routed request, and the work it starts.
+//!
+//! A request's body is read *before* it takes one of the `max_concurrent_requests` slots, so a
+//! client that sends its body slowly holds a connection (bounded per peer and in total, see
+//! [`super::conn`]) but never a slot. The body must arrive at a minimum rate: it may take
+//! `body_timeout`, plus one second for every `min_body_rate` bytes received; a body that falls
+//! behind gets 408 and its connection is closed.
+//!
+//! The slot is then held by the request *and* by the blocking work it starts ([`blocking`],
+//! [`cancellable`]): a request that times out (408) or whose client goes away sets its
+//! [`Cancel`] flag, searches stop at their next check (each query of a batch, every block of an
+//! exact scan), and the slot is released only when the work has really stopped.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::errors::{ApiError, ApiResult};
+use super::state::AppState;
+
+/// A request's cancellation flag: set when it times out or its client goes away.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub(crate) fn cancel(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+    pub(crate) fn flag(&self) -> &AtomicBool {
+        &self.0
+    }
+}
+
+/// Cancels when dropped (the request's future was dropped: timed out or disconnected).
+pub(crate) struct CancelOnDrop(pub(crate) Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+/// What the work of one request carries: its cancellation flag and its concurrency slot.
+#[derive(Clone, Default)]
+pub(crate) struct Job {
+    cancel: Cancel,
+    slot: Option<Arc<OwnedSemaphorePermit>>,
+}
+
+tokio::task_local! {
+    static JOB: Job;
+}
+
+fn current_job() -> Job {
+    JOB.try_with(Job::clone).unwrap_or_default()
+}
+
+/// Runs database work on the blocking pool, holding the request's slot until it returns.
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> crate::Result<T> + Send + 'static) -> ApiResult<T> {
+    cancellable(move |_| f()).await
+}
+
+/// Like [`blocking`], for work that checks the request's cancellation flag.
+pub(crate) async fn cancellable<T: Send + 'static>(
+    f: impl FnOnce(&AtomicBool) -> crate::Result<T> + Send + 'static,
+) -> ApiResult<T> {
+    let job = current_job();
+    Ok(tokio::task::spawn_blocking(move || {
+        let Job { cancel, slot } = job;
+        let out = f(cancel.flag());
+        drop(slot);
+        out
+    })
+    .await??)
+}
+
+/// How a body may arrive.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyBudget {
+    pub limit: usize,
+    pub timeout: Duration,
+    pub min_rate: u64,
+}
+
+/// Reads a whole body within `budget`: 413 past the size limit, 408 when it falls behind.
+pub(crate) async fn read_body(body: Body, declared: Option<u64>, budget: BodyBudget) -> ApiResult<Bytes> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("request body exceeds the limit of {} bytes", budget.limit),
+        )
+    };
+    if declared.is_some_and(|n| n > budget.limit as u64) {
+        return Err(too_large());
+    }
+    let started = Instant::now();
+    // Never reserve what a client merely declares: a slow client could make every connection
+    // hold a full-size buffer.
+    let mut buf: Vec<u8> = Vec::with_capacity(declared.unwrap_or(0).min(256 * 1024) as usize);
+    let mut body = body;
+    loop {
+        let allowed = budget.timeout + Duration::from_secs_f64(buf.len() as f64 / budget.min_rate.max(1) as f64);
+        let frame = match tokio::time::timeout_at((started + allowed).into(), body.frame()).await {
+            Err(_) => {
+                return Err(ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "body_too_slow",
+                    format!(
+                        "the request body arrived too slowly ({} bytes in {} ms; allowed: {} s plus 1 s per {} bytes)",
+                        buf.len(),
+                        started.elapsed().as_millis(),
+                        budget.timeout.as_secs_f64(),
+                        budget.min_rate
+                    ),
+                ))
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => return Err(ApiError::invalid(format!("could not read the request body: {e}"))),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > budget.limit {
+                return Err(too_large());
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// The media type of a request body (`Content-Type` without parameters, lower case).
+pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {
+    let ct = headers.get(header::CONTENT_TYPE)?.to_str().unwrap_or("").to_ascii_lowercase();
+    Some(ct.split(';').next().unwrap_or("").trim().to_string())
+}
+
+/// Whether a media type is one the API reads: JSON, or raw little-endian f32 vectors.
+pub(crate) fn accepted_media_type(essence: &str) -> bool {
+    essence == "application/json" || essence.ends_with("+json") || essence == super::binary::MEDIA_TYPE
+}
+
+/// The route layer: body first (415 / 413 / 408), then a slot (503), then the handler, with the
+/// request's job in scope for [`blocking`] and [`cancellable`].
+pub(crate) async fn admit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let may_have_body = !http_body::Body::is_end_stream(&body) && declared != Some(0);
+    let body = if may_have_body {
+        match media_type(&parts.headers) {
+            Some(m) if accepted_media_type(&m) => {}
+            Some(m) => {
+                return close(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    format!("expected Content-Type: application/json (or {}), got {m:?}", super::binary::MEDIA_TYPE),
+                ))
+            }
+            None => {
+                return close(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "a request body needs Content-Type: application/json",
+                ))
+            }
+        }
+        let limits = state.limits();
+        let budget =
+            BodyBudget { limit: limits.max_body_bytes, timeout: limits.body_timeout, min_rate: limits.min_body_rate };
+        match read_body(body, declared, budget).await {
+            Ok(bytes) => Body::from(bytes),
+            Err(e) => return close(e),
+        }
+    } else {
+        body
+    };
+    let Ok(permit) = state.inner.in_flight.clone().try_acquire_owned() else {
+        let mut r = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            format!("more than {} requests at once; retry shortly", state.limits().max_concurrent_requests),
+        )
+        .into_response();
+        r.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
+        return r;
+    };
+    let cancel = parts.extensions.get::<Cancel>().cloned().unwrap_or_default();
+    let job = Job { cancel, slot: Some(Arc::new(permit)) };
+    JOB.scope(job, next.run(Request::from_parts(parts, body))).await
+}
+
+/// An error after which the connection should not be reused (its body may be half read).
+fn close(e: ApiError) -> Response {
+    let mut r = e.into_response();
+    r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
