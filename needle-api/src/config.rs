@@ -116,8 +116,9 @@ pub struct CollectionConfig {
     pub quantization: QuantizationType,
     /// Seed for reproducible index builds.
     pub seed: u64,
-    /// With quantization: how many candidates (as a multiple of k) to rescore exactly; never more
-    /// than the beam, `max(ef_search, k)`.
+    /// With quantization: how many candidates (as a multiple of k) are always rescored exactly
+    /// (never more than the beam, `max(ef_search, k)`); rescoring continues past them while a
+    /// remaining candidate may still be among the k nearest (`needle_core::quant::rescore`).
     pub rescore_factor: usize,
     /// Name of the metadata field holding text for hybrid (BM25) search, if any.
     #[serde(default)]
@@ -181,7 +182,7 @@ impl CollectionConfig {
         self.seed = seed;
         self
     }
-    /// Sets how many candidates per result are rescored exactly when quantized (≥ 1).
+    /// Sets how many candidates per result are at least rescored exactly when quantized (≥ 1).
     pub fn with_rescore_factor(mut self, factor: usize) -> Self {
         self.rescore_factor = factor;
         self

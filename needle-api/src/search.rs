@@ -25,7 +25,8 @@ pub struct SearchParams {
     pub ef_search: Option<usize>,
     /// Whether results carry metadata (default true).
     pub include_metadata: bool,
-    /// With quantization: candidates rescored exactly, as a multiple of k (collection default when `None`).
+    /// With quantization: candidates always rescored exactly, as a multiple of k (collection default
+    /// when `None`); more are rescored while one may still be among the k nearest.
     pub rescore_factor: Option<usize>,
     /// Only vectors whose metadata matches (see [`Filter`]); results are `min(k, matches)`.
     pub filter: Option<Filter>,

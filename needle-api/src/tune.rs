@@ -280,8 +280,12 @@ fn estimate(t: &Table, c: &Measured, ei: usize, n: usize, d: usize) -> Estimate 
 }
 
 /// The `ef_search` that reproduces a table row. The SQ8 rows were measured when a quantized search
-/// always widened its beam to k × rescore_factor (40 at k = 10, factor 4); a search now keeps the
-/// beam it is given, so the tuned config states that width.
+/// always widened its beam to k × rescore_factor (40 at k = 10, factor 4) and rescored exactly that
+/// many; a search now keeps the beam it is given, so the tuned config states that width. At that
+/// width a search today rescores at least as many candidates (all of the beam's first 40, then on
+/// while one may still enter the top k: `needle_core::quant::rescore`), so its recall is at least
+/// the row's: the estimate errs low, never high, and a quantized setting is never capped below the
+/// recall its beam allows.
 fn measured_beam(ef: usize, quantization: &str) -> usize {
     if quantization == "none" {
         ef

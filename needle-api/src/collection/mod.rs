@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use needle_core::filter::Filter;
 use needle_core::index::topk::scan_top_k;
+use needle_core::quant::rescore;
 use needle_core::{Components, Distance, Error, IndexSearch, Registry, Result, SearchStats, VectorSource};
 use parking_lot::RwLock;
 use rayon::prelude::*;
@@ -512,36 +513,28 @@ impl Collection {
             hits
         } else {
             profile.quantized = quantized;
-            // Quantized: the index returns more candidates than k for exact rescoring — up to
-            // k × rescore_factor, but never more than the beam the caller asked for (max(ef, k)),
-            // so a small ef stays a cheap search instead of silently widening to k × factor.
-            let want = if quantized {
-                let factor = params.rescore_factor.unwrap_or(self.shared.config.rescore_factor).max(1);
-                k.saturating_mul(factor).min(ef.max(k))
-            } else {
-                k
-            };
-            profile.ef = ef.max(want);
+            // Quantized: the index returns its whole beam W (max(ef, k) candidates ranked on
+            // codes), and rescoring works down it exactly until no remaining candidate can enter
+            // the top k (`needle_core::quant::rescore`): at least k × rescore_factor of them, more
+            // when this query's codes are imprecise — so raising ef always raises recall.
+            let want = if quantized { ef.max(k) } else { k };
+            profile.ef = ef.max(k);
             let keep = |s: u32| matches.is_some_and(|m| m.set.contains(s));
             let filter: Option<&(dyn Fn(u32) -> bool + Sync)> = if matches.is_some() { Some(&keep) } else { None };
-            let mut hits = st.index.search(&prepared, &IndexSearch { k: want, ef, filter }, &scorer, &mut stats)?;
+            let hits = st.index.search(&prepared, &IndexSearch { k: want, ef, filter }, &scorer, &mut stats)?;
             // An index that answered by scanning (tiny collections, an exhausted filtered walk of an
             // index without layers) reports no layers.
             profile.strategy = if stats.layers_traversed == 0 { Strategy::Exact } else { strategy };
             if quantized && !hits.is_empty() {
                 let t_rescore = Instant::now();
-                let slots: Vec<u32> = hits.iter().map(|c| c.slot).collect();
-                let mut exact = vec![0f32; slots.len()];
-                scorer.score_exact(&prepared, &slots, &mut exact);
-                stats.distance_computations += slots.len() as u64;
-                profile.candidates_rescored = slots.len();
-                for (h, d) in hits.iter_mut().zip(exact) {
-                    h.distance = d;
-                }
-                hits.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.slot.cmp(&b.slot)));
+                let factor = params.rescore_factor.unwrap_or(self.shared.config.rescore_factor).max(1);
+                let r = rescore(&scorer, &prepared, hits, k, k.saturating_mul(factor), &mut stats);
+                profile.candidates_rescored = r.rescored;
                 rescore_us = us(t_rescore.elapsed());
+                r.hits
+            } else {
+                hits
             }
-            hits
         };
         let t_fetch = Instant::now();
         profile.phases.search_us = us(t_fetch - t_search) - rescore_us;

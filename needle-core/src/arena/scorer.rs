@@ -120,6 +120,13 @@ impl VectorSource for Scorer<'_> {
         }
     }
 
+    fn error_scales(&self, query: &PreparedQuery, slots: &[u32], out: &mut [f32]) {
+        match self.quantizer {
+            Some((q, m)) => q.error_scales(&query.code, m, &self.store.codes(), slots, out),
+            None => out.fill(1.0),
+        }
+    }
+
     fn score_exact(&self, query: &PreparedQuery, slots: &[u32], out: &mut [f32]) {
         self.distance.distances_to_ids(&query.vector, query.norm, &self.store.rows(), slots, out)
     }

@@ -5,6 +5,7 @@
 //!   integer SIMD kernels; the collection rescores the best candidates exactly.
 
 pub mod none;
+pub mod rescore;
 pub mod sq8;
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use crate::{Error, QuantizerFactory, Result};
 
 pub use self::none::{NoQuantizer, NoQuantizerFactory};
+pub use self::rescore::{rescore, Rescored};
 pub use self::sq8::{Sq8Factory, Sq8Kernel, Sq8Quantizer};
 
 /// The built-in quantizer factories: `none` and `sq8`.

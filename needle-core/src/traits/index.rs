@@ -58,6 +58,14 @@ pub trait VectorSource: Sync {
     }
     /// Hints that `slot` will be scored soon (software prefetch). Optional.
     fn prefetch(&self, _slot: u32) {}
+    /// The relative size of the error of [`VectorSource::score`] against
+    /// [`VectorSource::score_exact`] for each slot (`out.len() == slots.len()`, values > 0): exact
+    /// rescoring ([`crate::quant::rescore`]) learns one error bound per query and scales it per
+    /// slot by these. The default, 1 everywhere, suits sources whose errors are alike for all
+    /// rows; a quantized source forwards to [`crate::Quantizer::error_scales`].
+    fn error_scales(&self, _query: &PreparedQuery, _slots: &[u32], out: &mut [f32]) {
+        out.fill(1.0)
+    }
 }
 
 /// One search result inside the engine: a slot and its distance.

@@ -55,6 +55,16 @@ pub trait Quantizer: Send + Sync + Debug + 'static {
     /// query to the codes of the rows named by `ids`.
     fn distances_to_ids(&self, prepared: &[u8], metric: Metric, codes: &Codes<'_>, ids: &[u32], out: &mut [f32]);
 
+    /// The relative size of the error of [`Quantizer::distances_to_ids`] for each row named by
+    /// `ids` (`out.len() == ids.len()`, values > 0, any common unit): exact rescoring learns one
+    /// error bound per query from the candidates it rescores and scales it per row by these, so a
+    /// row whose approximate distance is known to be less precise (SQ8 under cosine: the error
+    /// grows as `1/‖x̂‖`) is rescored from further down the candidate list. Called only for the
+    /// few candidates a search returns, never in the graph walk. Default: 1 for every row.
+    fn error_scales(&self, _prepared: &[u8], _metric: Metric, _codes: &Codes<'_>, _ids: &[u32], out: &mut [f32]) {
+        out.fill(1.0)
+    }
+
     /// Serialises the trained state.
     fn save(&self) -> Vec<u8>;
 }

@@ -132,6 +132,22 @@ impl Quantizer for Sq8Quantizer {
         query::distances(self.book.as_ref(), self.kernel, prepared, metric, codes, ids, out)
     }
 
+    /// Under cosine the distance divides the inner-product error by `‖x̂‖`, so rows of small norm
+    /// have proportionally larger errors; under the other metrics the error does not depend on
+    /// the row. See [`crate::quant::rescore`].
+    fn error_scales(&self, _prepared: &[u8], metric: Metric, codes: &Codes<'_>, ids: &[u32], out: &mut [f32]) {
+        assert_eq!(out.len(), ids.len(), "one output per id");
+        match metric {
+            Metric::Cosine if codes.code_len == self.code_len() => {
+                for (o, &id) in out.iter_mut().zip(ids) {
+                    let (norm, _) = codebook::aux(codes.row(id as usize), self.dim);
+                    *o = if norm > 0.0 { 1.0 / norm } else { f32::MAX };
+                }
+            }
+            _ => out.fill(1.0),
+        }
+    }
+
     fn save(&self) -> Vec<u8> {
         format::save(self.dim, self.book.as_ref())
     }
