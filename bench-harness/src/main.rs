@@ -249,8 +249,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         if let Some(peer_run) = peer_run {
             match peer_run {
                 Ok(run) => {
-                    let raw_path = out_dir.join(format!("{}-{}-peers.json", cfg.name, ds.name));
-                    std::fs::write(&raw_path, &run.raw).with_context(|| format!("writing {}", raw_path.display()))?;
+                    for (suffix, raw) in &run.raw {
+                        let raw_path = out_dir.join(format!("{}-{}-{suffix}.json", cfg.name, ds.name));
+                        std::fs::write(&raw_path, raw).with_context(|| format!("writing {}", raw_path.display()))?;
+                    }
                     for p in run.systems.iter().filter(|p| p.error.is_some()) {
                         errors += 1;
                         warnings.push(format!("{} / peer {}: {}", ds.name, p.name, p.error.as_deref().unwrap_or("")));

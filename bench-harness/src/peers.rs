@@ -1,5 +1,7 @@
-//! The peer libraries, run through `peers/peers.py` in `bench-harness/.venv` on the same data,
-//! ground truth, k, M, ef_construction, sweep and thread counts as Needle.
+//! The peer libraries on the same data, ground truth, k, M, ef_construction, sweep and thread
+//! counts as Needle: the Python ones through `peers/peers.py` in `bench-harness/.venv`, the native
+//! ones (`hnswlib-cpp`: hnswlib's C++ core; no Python in their timed loops) through the drivers
+//! `peers/native/build.sh` builds. Every driver prints the same JSON document.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -71,7 +73,12 @@ struct DriverPeer {
     #[serde(default)]
     sweep: Vec<SweepPoint>,
     error: Option<String>,
+    /// What a native driver was built from and with (version, compiler, flags, SIMD).
+    build_description: Option<String>,
 }
+
+/// Peers measured by a native driver instead of `peers.py`.
+pub const NATIVE: &[&str] = &["hnswlib-cpp"];
 
 /// What the driver reported for one data set.
 pub struct PeerRun {
@@ -79,12 +86,87 @@ pub struct PeerRun {
     pub systems: Vec<SystemResult>,
     /// Library versions.
     pub versions: BTreeMap<String, Option<String>>,
-    /// The driver's whole JSON document, saved beside the results.
-    pub raw: String,
+    /// Each driver's whole JSON document, saved beside the results: (file suffix, document).
+    pub raw: Vec<(String, String)>,
 }
 
-/// Runs the driver on `ds`; progress goes to this process's stderr.
+/// Runs every peer in `list`: the Python ones in one `peers.py` run, each native one through its
+/// driver; a driver that fails is an error for the whole call.
 pub fn run(harness: &Path, ds: &Dataset, cfg: &Config, list: &[String]) -> Result<PeerRun> {
+    let (native, python): (Vec<String>, Vec<String>) = list.iter().cloned().partition(|p| NATIVE.contains(&p.as_str()));
+    let mut all = PeerRun { systems: Vec::new(), versions: BTreeMap::new(), raw: Vec::new() };
+    if !python.is_empty() {
+        all.merge(run_python(harness, ds, cfg, &python)?);
+    }
+    for name in &native {
+        all.merge(run_native(harness, ds, cfg, name)?);
+    }
+    Ok(all)
+}
+
+impl PeerRun {
+    fn merge(&mut self, other: PeerRun) {
+        self.systems.extend(other.systems);
+        self.versions.extend(other.versions);
+        self.raw.extend(other.raw);
+    }
+}
+
+/// Builds (if needed) and runs the native driver of `name`.
+fn run_native(harness: &Path, ds: &Dataset, cfg: &Config, name: &str) -> Result<PeerRun> {
+    let which = name.trim_end_matches("-cpp");
+    let script = harness.join("peers/native/build.sh");
+    let status = Command::new("bash").arg(&script).arg(which).status().context("running peers/native/build.sh")?;
+    if !status.success() {
+        bail!("{} {which} failed ({status})", script.display());
+    }
+    let cache =
+        std::env::var_os("NEEDLE_PEERS_CACHE").map(PathBuf::from).unwrap_or_else(|| harness.join(".peers-cache"));
+    let exe = cache.join(format!("{which}_driver"));
+    let info = std::fs::read_to_string(cache.join(format!("{which}_driver.info"))).unwrap_or_default();
+    let scratch = std::env::temp_dir();
+    let csv = |v: Vec<String>| v.join(",");
+    let mut cmd = Command::new(&exe);
+    cmd.arg("--base")
+        .arg(&ds.base_path)
+        .arg("--query")
+        .arg(&ds.query_path)
+        .arg("--groundtruth")
+        .arg(&ds.truth_path)
+        .args(["--queries", &ds.nq().to_string()])
+        .args(["--metric", &ds.metric])
+        .args(["--k", &cfg.k.to_string()])
+        .args(["--M", &cfg.build.m.to_string()])
+        .args(["--ef-construction", &cfg.build.ef_construction.to_string()])
+        .args(["--ef-search", &csv(cfg.ef_search.iter().map(|e| e.to_string()).collect())])
+        .args(["--threads", &cfg.all_threads().to_string()])
+        .args(["--build-threads", &csv(cfg.build_thread_counts().iter().map(|t| t.to_string()).collect())])
+        .args(["--seed", &cfg.seed.to_string()])
+        .args(["--warmup", &cfg.warmup.to_string()])
+        .args(["--repeats", &cfg.repeats.to_string()])
+        .args(["--recall-targets", &csv(cfg.recall_levels.iter().map(|r| r.to_string()).collect())])
+        .arg("--scratch")
+        .arg(&scratch)
+        .args(["--build-info", info.trim()]);
+    if let Some(limit) = ds.limit {
+        cmd.args(["--limit", &limit.to_string()]);
+    }
+    eprintln!("[bench] {}: running native peer {name} ({})", ds.name, info.trim());
+    let out = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {}", exe.display()))?;
+    let raw = String::from_utf8(out.stdout).map_err(|_| anyhow!("{name} driver printed non-UTF-8"))?;
+    let doc: DriverDoc = serde_json::from_str(&raw)
+        .with_context(|| format!("{name} driver exited with {} and printed no JSON document", out.status))?;
+    let mut run = convert(doc, raw, ds, cfg);
+    run.raw[0].0 = format!("peers-{name}");
+    Ok(run)
+}
+
+/// Runs `peers.py` on `ds` for the Python peers in `list`; progress goes to this process's stderr.
+fn run_python(harness: &Path, ds: &Dataset, cfg: &Config, list: &[String]) -> Result<PeerRun> {
     let py = python(harness);
     if !py.exists() {
         bail!(
@@ -176,6 +258,7 @@ fn convert(doc: DriverDoc, raw: String, ds: &Dataset, cfg: &Config) -> PeerRun {
             s.sweep = p.sweep;
             s.error = p.error;
             s.simd_backend = match library.as_str() {
+                _ if p.build_description.is_some() => p.build_description.clone(),
                 "faiss" => doc.machine.faiss_compile_options.clone().map(|o| o.trim().to_string()),
                 "usearch" => doc.machine.usearch_hardware_acceleration.clone(),
                 _ => None,
@@ -184,5 +267,5 @@ fn convert(doc: DriverDoc, raw: String, ds: &Dataset, cfg: &Config) -> PeerRun {
             s
         })
         .collect();
-    PeerRun { systems, versions: doc.versions, raw }
+    PeerRun { systems, versions: doc.versions, raw: vec![("peers".to_string(), raw)] }
 }
