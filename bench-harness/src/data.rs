@@ -86,7 +86,7 @@ impl Dataset {
                     );
                 }
                 let truth = ids.chunks_exact(gdim).map(|r| r[..k].iter().map(|&i| i as u32).collect()).collect();
-                let source = path.display().to_string();
+                let source = repo_relative(&path, workspace);
                 (truth, path, source)
             }
             None => {
@@ -96,7 +96,7 @@ impl Dataset {
                 let source = format!(
                     "brute force over the first {n} base vectors ({}, cached in {})",
                     cfg.metric,
-                    path.display()
+                    repo_relative(&path, workspace)
                 );
                 let truth = match read_ivecs(&path, None) {
                     Ok((d, ids)) if d == k && ids.len() == nq * k => {
@@ -132,6 +132,31 @@ impl Dataset {
             limit: cfg.limit,
         })
     }
+}
+
+/// `path` as reports name it: relative to the workspace root `root` (or `../…` beside it, where
+/// the shared data lives), so committed reports carry no machine's absolute paths.
+pub fn repo_relative(path: &Path, root: &Path) -> String {
+    let clean: PathBuf = path.components().fold(PathBuf::new(), |mut acc, c| {
+        match c {
+            std::path::Component::ParentDir if acc.file_name().is_some() => {
+                acc.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => acc.push(other),
+        }
+        acc
+    });
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    if let Ok(rel) = clean.strip_prefix(&root) {
+        return rel.display().to_string();
+    }
+    if let Some(parent) = root.parent() {
+        if let Ok(rel) = clean.strip_prefix(parent) {
+            return Path::new("..").join(rel).display().to_string();
+        }
+    }
+    clean.display().to_string()
 }
 
 fn cache_key(paths: &[&Path], sizes: &[usize], metric: &str) -> u64 {
@@ -286,6 +311,20 @@ mod tests {
         let g = dir.path().join("g.ivecs");
         write_ivecs(&g, 2, &[vec![3, 1], vec![0, 2]]).unwrap();
         assert_eq!(read_ivecs(&g, None).unwrap(), (2, vec![3, 1, 0, 2]));
+    }
+
+    #[test]
+    fn report_paths_are_repository_relative() {
+        let root = Path::new("/nonexistent/ws/main");
+        assert_eq!(
+            repo_relative(Path::new("/nonexistent/ws/main/bench-harness/configs/a.toml"), root),
+            "bench-harness/configs/a.toml"
+        );
+        assert_eq!(
+            repo_relative(Path::new("/nonexistent/ws/main/../shared/data/x.fvecs"), root),
+            "../shared/data/x.fvecs"
+        );
+        assert_eq!(repo_relative(Path::new("/elsewhere/x.fvecs"), root), "/elsewhere/x.fvecs");
     }
 
     #[test]

@@ -274,7 +274,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         let mut dr = DatasetResult {
             name: ds.name.clone(),
-            base: ds.base_path.display().to_string(),
+            base: data::repo_relative(&ds.base_path, &root),
             n: ds.n(),
             dim: ds.dim,
             queries: ds.nq(),
@@ -304,7 +304,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         schema: result::SCHEMA,
         name: cfg.name.clone(),
         description: cfg.description.clone(),
-        config_path: config_path.display().to_string(),
+        config_path: data::repo_relative(&config_path, &root),
         config: serde_json::to_value(&cfg)?,
         started,
         elapsed_s: t_run.elapsed().as_secs_f64(),
