@@ -1,3 +1,22 @@
+/*
+ * needle.h: the C ABI of Needle, an embedded vector database (libneedle.so.0).
+ *
+ * Overview (each function's comment repeats what applies to it):
+ * - Handles: needle_db (needle_db_open / needle_db_open_memory, released by needle_db_close) and
+ *   needle_collection (released by needle_collection_free). Destroyers accept NULL.
+ * - Errors: every fallible function returns a needle_status (0 = NEEDLE_OK). needle_status_str()
+ *   names a status; needle_last_error_message() explains the last failure of the calling thread.
+ * - Results are blocks owned by Needle, freed by the matching needle_*_free function.
+ * - Limits: k is 1..NEEDLE_MAX_K; ids are 1..NEEDLE_MAX_ID_BYTES bytes of UTF-8 without control
+ *   characters; collection names are 1..NEEDLE_MAX_COLLECTION_NAME_BYTES characters of
+ *   A-Z a-z 0-9 _ - . not starting with '.'.
+ * - Files: a database at PATH keeps PATH-wal (write-ahead log) and, while open for writing,
+ *   PATH-lock (an advisory lock: one writing process at a time; the file stays after close and is
+ *   harmless to delete when no process has the database open). A missing or empty (0-byte) PATH
+ *   is created as a new database, so mkstemp() followed by needle_db_open() works.
+ */
+
+
 #ifndef NEEDLE_H
 #define NEEDLE_H
 
@@ -25,6 +44,23 @@
  * `needle_abi_version()` at startup.
  */
 #define NEEDLE_ABI_VERSION 1
+
+/**
+ * Largest `k` a search accepts; a larger (or zero) `k` is NEEDLE_INVALID_ARGUMENT.
+ */
+#define NEEDLE_MAX_K 100000
+
+/**
+ * Longest vector id, in bytes of UTF-8. Ids must also be non-empty and free of control
+ * characters; anything else is NEEDLE_INVALID_ID.
+ */
+#define NEEDLE_MAX_ID_BYTES 1024
+
+/**
+ * Longest collection name, in bytes. A name is 1–128 characters of `A-Z a-z 0-9 _ - .` and does
+ * not start with `.` (it is used in file names and URLs); anything else is NEEDLE_INVALID_ARGUMENT.
+ */
+#define NEEDLE_MAX_COLLECTION_NAME_BYTES 128
 
 /**
  * Result of a fallible Needle call. `NEEDLE_OK` is 0; every other value is an error, and
@@ -270,11 +306,6 @@ typedef struct needle_string_list {
   size_t len;
 } needle_string_list;
 
-/**
- * Every status, in numeric order (for tests and `needle_status_str`).
- */
-#define needle_status_ALL { NEEDLE_OK, NEEDLE_INVALID_ARGUMENT, NEEDLE_DIMENSION_MISMATCH, NEEDLE_NON_FINITE_VECTOR, NEEDLE_ZERO_VECTOR, NEEDLE_INVALID_ID, NEEDLE_COLLECTION_EXISTS, NEEDLE_COLLECTION_NOT_FOUND, NEEDLE_DUPLICATE_ID, NEEDLE_VECTOR_NOT_FOUND, NEEDLE_UNKNOWN_COMPONENT, NEEDLE_INVALID_CONFIG, NEEDLE_NOT_A_NEEDLE_FILE, NEEDLE_UNSUPPORTED_VERSION, NEEDLE_CORRUPTED, NEEDLE_IO, NEEDLE_WRONG_KEY, NEEDLE_LOCKED, NEEDLE_READ_ONLY, NEEDLE_PLUGIN, NEEDLE_INVALID_FILTER, NEEDLE_INVALID_JSON, NEEDLE_INTERNAL, NEEDLE_NULL_PARAMETER, NEEDLE_PANIC, NEEDLE_INVALID_UTF8, NEEDLE_CLOSED, }
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -316,7 +347,9 @@ needle_status needle_collection_info(const struct needle_collection *collection,
 
 /**
  * Inserts one vector: `id` (UTF-8), `dim` floats at `vector`, and optional JSON metadata (NULL =
- * none). An existing id is NEEDLE_DUPLICATE_ID (see `needle_collection_upsert`).
+ * none; otherwise a JSON object, anything else is NEEDLE_INVALID_ARGUMENT). An existing id is
+ * NEEDLE_DUPLICATE_ID (see `needle_collection_upsert`). Ids are 1 to NEEDLE_MAX_ID_BYTES bytes of
+ * UTF-8 without control characters (otherwise NEEDLE_INVALID_ID).
  *
  * Ownership: every argument is borrowed for the call (the data is copied).
  *
@@ -429,7 +462,8 @@ needle_status needle_collection_delete_batch(const struct needle_collection *col
                                              size_t *deleted);
 
 /**
- * The `k` nearest vectors to `query` (`dim` floats), closest first. `params_json` may be NULL or
+ * The `k` nearest vectors to `query` (`dim` floats), closest first; `k` is 1 to NEEDLE_MAX_K
+ * (otherwise NEEDLE_INVALID_ARGUMENT). `params_json` may be NULL or
  * a JSON object with any of `"ef_search"`, `"include_metadata"` (default true),
  * `"rescore_factor"`, `"filter"` (NEEDLE_INVALID_FILTER until metadata filters exist).
  *
@@ -475,6 +509,11 @@ needle_status needle_collection_search_batch(const struct needle_collection *col
  * id, default `"aes-256-gcm"`), `"durability"` (`"immediate"` (default), `"batched"` with
  * `"batch_ms"`, or `"on_save"`), `"wal_autocheckpoint"` (bytes). Unknown keys are errors. A wrong
  * key for an encrypted file is NEEDLE_WRONG_KEY.
+ *
+ * Files: beside `path` Needle keeps `<path>-wal` (the write-ahead log, emptied and removed by a
+ * clean close) and, while open for writing, holds an advisory lock on `<path>-lock` (created on
+ * first open and left in place; a second writer, in this or another process, gets
+ * NEEDLE_LOCKED). A 0-byte file at `path` (e.g. made by `mkstemp`) opens as an empty database.
  *
  * Ownership: `path` and `config_json` are borrowed for the call. On NEEDLE_OK, `*out` receives a
  * new handle owned by the caller (release it with `needle_db_close`); on error `*out` is untouched.
@@ -535,358 +574,9 @@ needle_status needle_db_compact(const struct needle_db *db);
  * `"distance"` (`"cosine"`, `"euclidean"`/`"l2"`, `"dot"`, `"manhattan"`, or a plugin's id),
  * `"index"` (`"hnsw"`, `"flat"`, or a plugin's id), `"hnsw_m"`, `"ef_construction"`,
  * `"ef_search"`, `"quantization"` (`"none"`, `"sq8"`, or a plugin's id), `"seed"`,
- * `"rescore_factor"`, `"text_field"`. Unknown keys are errors.
- *
- * Ownership: strings are borrowed. `out` may be NULL; otherwise on NEEDLE_OK `*out` receives a new
- * collection handle owned by the caller (free it with `needle_collection_free`).
- * Thread safety: safe from any thread.
- *
- * # Safety
- * `db` is NULL or a live handle; strings are NULL or NUL-terminated; `out` is NULL or writable.
- */
-needle_status needle_db_create_collection(const struct needle_db *db,
-                                          const char *name,
-                                          size_t dim,
-                                          const char *config_json,
-                                          struct needle_collection **out);
-
-/**
- * Opens a handle to an existing collection.
- *
- * Ownership: on NEEDLE_OK `*out` receives a new handle owned by the caller (free it with
- * `needle_collection_free`); several handles to one collection share its data.
- * Thread safety: safe from any thread.
- *
- * # Safety
- * `db` is NULL or a live handle; `name` is NULL or NUL-terminated; `out` is NULL or writable.
- */
-needle_status needle_db_collection(const struct needle_db *db,
-                                   const char *name,
-                                   struct needle_collection **out);
-
-/**
- * Drops a collection and its data. Existing handles to it then return NEEDLE_COLLECTION_NOT_FOUND
- * (they must still be freed).
- *
- * Thread safety: safe from any thread.
- *
- * # Safety
- * `db` is NULL or a live handle; `name` is NULL or NUL-terminated.
- */
-needle_status needle_db_drop_collection(const struct needle_db *db, const char *name);
-
-/**
- * The names of all collections, sorted.
- *
- * Ownership: on NEEDLE_OK `*out` receives a list owned by the caller; free it with
- * `needle_string_list_free`. Thread safety: safe from any thread.
- *
- * # Safety
- * `db` is NULL or a live handle; `out` is NULL or writable.
- */
-needle_status needle_db_list_collections(const struct needle_db *db,
-                                         struct needle_string_list **out);
-
-/**
- * The message of the most recent call on this thread that returned an error ("" when none has).
- *
- * Ownership: the string belongs to Needle and stays valid until the next Needle call on this
- * thread that fails (copy it if you need it longer); never free it; never NULL.
- * Thread safety: each thread has its own message.
- */
-const char *needle_last_error_message(void);
-
-/**
- * The library's version as `"MAJOR.MINOR.PATCH"` (equal to `NEEDLE_VERSION_STRING` when the
- * header matches the library).
- *
- * Ownership: static string; never free it. Thread safety: safe from any thread.
- */
-const char *needle_version(void);
-
-/**
- * The library's version as one number, `MAJOR * 1000000 + MINOR * 1000 + PATCH` (equal to
- * `NEEDLE_VERSION_NUMBER` when the header matches the library). Thread safety: safe from any thread.
- */
-uint32_t needle_version_number(void);
-
-/**
- * The C ABI version the library implements (equal to `NEEDLE_ABI_VERSION` when the header
- * matches the library). Thread safety: safe from any thread.
- */
-uint32_t needle_abi_version(void);
-
-/**
- * What this build contains, as a JSON object: `"version"`, `"abi_version"`,
- * `"plugin_abi_version"`, `"simd_backend"` (the distance kernels in use: `avx512`, `avx2`,
- * `neon` or `scalar`), `"components"` (registered ids per kind, built-ins and plugins) and
- * `"plugins"` (each loaded plugin's id, kind, version and path).
- *
- * Ownership: on NEEDLE_OK `*out_json` receives a string owned by the caller; free it with
- * `needle_string_free`. Thread safety: safe from any thread.
- *
- * # Safety
- * `out_json` is NULL or writable.
- */
-needle_status needle_build_info(char **out_json);
-
-/**
- * Frees a collection handle. NULL is a no-op. The collection itself is unaffected.
- *
- * # Safety
- * `collection` is NULL or a handle not freed before; it is dangling afterwards.
- */
-void needle_collection_free(struct needle_collection *collection);
-
-/**
- * The vector dimensions of the collection, into `*out`.
- *
- * # Safety
- * `collection` is NULL or a live handle; `out` is NULL or writable.
- */
-needle_status needle_collection_dimensions(const struct needle_collection *collection, size_t *out);
-
-/**
- * The number of live vectors, into `*out`.
- *
- * # Safety
- * `collection` is NULL or a live handle; `out` is NULL or writable.
- */
-needle_status needle_collection_count(const struct needle_collection *collection, size_t *out);
-
-/**
- * A JSON summary of the collection (config, component ids, counts, memory, SIMD backend).
- *
- * Ownership: on NEEDLE_OK `*out_json` receives a string owned by the caller; free it with
- * `needle_string_free`.
- *
- * # Safety
- * `collection` is NULL or a live handle; `out_json` is NULL or writable.
- */
-needle_status needle_collection_info(const struct needle_collection *collection, char **out_json);
-
-/**
- * Inserts one vector: `id` (UTF-8), `dim` floats at `vector`, and optional JSON metadata (NULL =
- * none). An existing id is NEEDLE_DUPLICATE_ID (see `needle_collection_upsert`).
- *
- * Ownership: every argument is borrowed for the call (the data is copied).
- *
- * # Safety
- * `collection` is NULL or a live handle; strings NULL or NUL-terminated; `vector` NULL or `dim` floats.
- */
-needle_status needle_collection_insert(const struct needle_collection *collection,
-                                       const char *id,
-                                       const float *vector,
-                                       size_t dim,
-                                       const char *metadata_json);
-
-/**
- * Inserts `count` vectors at once (faster than one by one). `ids` holds `count` strings,
- * `vectors` holds `count * dim` floats row-major, `metadata_json` is NULL (no metadata) or holds
- * `count` entries, each NULL or a JSON string. All or nothing: every item is validated before any
- * is inserted, and the error message names the offending item.
- *
- * Ownership: every argument is borrowed for the call.
- *
- * # Safety
- * `collection` is NULL or a live handle; arrays are NULL or hold `count` (or `count * dim`) valid
- * elements; strings are NUL-terminated.
- */
-needle_status needle_collection_insert_batch(const struct needle_collection *collection,
-                                             const char *const *ids,
-                                             const float *vectors,
-                                             size_t count,
-                                             size_t dim,
-                                             const char *const *metadata_json);
-
-/**
- * Inserts, or replaces the vector and metadata of an existing id. `*replaced` (if not NULL)
- * tells whether it replaced one.
- *
- * # Safety
- * As for `needle_collection_insert`; `replaced` is NULL or writable.
- */
-needle_status needle_collection_upsert(const struct needle_collection *collection,
-                                       const char *id,
-                                       const float *vector,
-                                       size_t dim,
-                                       const char *metadata_json,
-                                       bool *replaced);
-
-/**
- * Upserts `count` vectors (arguments as for `needle_collection_insert_batch`). Every item is
- * validated first; then they are applied in order. `*replaced` (if not NULL) receives how many
- * replaced an existing id.
- *
- * # Safety
- * As for `needle_collection_insert_batch`; `replaced` is NULL or writable.
- */
-needle_status needle_collection_upsert_batch(const struct needle_collection *collection,
-                                             const char *const *ids,
-                                             const float *vectors,
-                                             size_t count,
-                                             size_t dim,
-                                             const char *const *metadata_json,
-                                             size_t *replaced);
-
-/**
- * The vector and metadata stored under `id`. A missing id is NEEDLE_VECTOR_NOT_FOUND.
- *
- * Ownership: on NEEDLE_OK `*out` receives a record owned by the caller; free it with
- * `needle_record_free`.
- *
- * # Safety
- * `collection` is NULL or a live handle; `id` NULL or NUL-terminated; `out` NULL or writable.
- */
-needle_status needle_collection_get(const struct needle_collection *collection,
-                                    const char *id,
-                                    struct needle_record **out);
-
-/**
- * The records of `count` ids, in order; ids that do not exist give entries with NULL `id`.
- *
- * Ownership: on NEEDLE_OK `*out` receives a list owned by the caller; free it with
- * `needle_record_list_free`.
- *
- * # Safety
- * `collection` is NULL or a live handle; `ids` NULL or `count` NUL-terminated strings; `out` NULL
- * or writable.
- */
-needle_status needle_collection_get_batch(const struct needle_collection *collection,
-                                          const char *const *ids,
-                                          size_t count,
-                                          struct needle_record_list **out);
-
-/**
- * Deletes `id`. `*existed` (if not NULL) tells whether it existed; a missing id is not an error.
- *
- * # Safety
- * `collection` is NULL or a live handle; `id` NULL or NUL-terminated; `existed` NULL or writable.
- */
-needle_status needle_collection_delete(const struct needle_collection *collection,
-                                       const char *id,
-                                       bool *existed);
-
-/**
- * Deletes `count` ids; `*deleted` (if not NULL) receives how many existed.
- *
- * # Safety
- * `collection` is NULL or a live handle; `ids` NULL or `count` NUL-terminated strings; `deleted`
- * NULL or writable.
- */
-needle_status needle_collection_delete_batch(const struct needle_collection *collection,
-                                             const char *const *ids,
-                                             size_t count,
-                                             size_t *deleted);
-
-/**
- * The `k` nearest vectors to `query` (`dim` floats), closest first. `params_json` may be NULL or
- * a JSON object with any of `"ef_search"`, `"include_metadata"` (default true),
- * `"rescore_factor"`, `"filter"` (NEEDLE_INVALID_FILTER until metadata filters exist).
- *
- * Ownership: on NEEDLE_OK `*out` receives hits owned by the caller; free them with
- * `needle_hits_free`. Thread safety: searches on one collection run in parallel.
- *
- * # Safety
- * `collection` is NULL or a live handle; `query` NULL or `dim` floats; `params_json` NULL or
- * NUL-terminated; `out` NULL or writable.
- */
-needle_status needle_collection_search(const struct needle_collection *collection,
-                                       const float *query,
-                                       size_t dim,
-                                       size_t k,
-                                       const char *params_json,
-                                       struct needle_hits **out);
-
-/**
- * Searches `count` queries (`count * dim` floats, row-major) in parallel; parameters as for
- * `needle_collection_search`.
- *
- * Ownership: on NEEDLE_OK `*out` receives one `needle_hits` per query, owned by the caller; free
- * them all with `needle_hits_list_free`.
- *
- * # Safety
- * `collection` is NULL or a live handle; `queries` NULL or `count * dim` floats; `params_json`
- * NULL or NUL-terminated; `out` NULL or writable.
- */
-needle_status needle_collection_search_batch(const struct needle_collection *collection,
-                                             const float *queries,
-                                             size_t count,
-                                             size_t dim,
-                                             size_t k,
-                                             const char *params_json,
-                                             struct needle_hits_list **out);
-
-/**
- * Opens the database file at `path`, creating an empty one when it does not exist (unless
- * read-only). `config_json` may be NULL or a JSON object with any of: `"read_only"` (bool),
- * `"storage"` (backend id, default `"mmap"`), `"mmap_threshold"`, `"cache_size"` (bytes),
- * `"plugins"` (array of shared-library paths to load before opening), `"encryption_key"` (hex of a
- * raw key, 64 digits for AES-256-GCM) or `"encryption_passphrase"`, `"encryption_cipher"` (cipher
- * id, default `"aes-256-gcm"`), `"durability"` (`"immediate"` (default), `"batched"` with
- * `"batch_ms"`, or `"on_save"`), `"wal_autocheckpoint"` (bytes). Unknown keys are errors. A wrong
- * key for an encrypted file is NEEDLE_WRONG_KEY.
- *
- * Ownership: `path` and `config_json` are borrowed for the call. On NEEDLE_OK, `*out` receives a
- * new handle owned by the caller (release it with `needle_db_close`); on error `*out` is untouched.
- * Thread safety: safe from any thread.
- *
- * # Safety
- * `path` and `config_json` are NULL or NUL-terminated strings; `out` is NULL or writable.
- */
-needle_status needle_db_open(const char *path, const char *config_json, struct needle_db **out);
-
-/**
- * Creates a database that lives only in memory (`needle_db_save` does nothing).
- *
- * Ownership: on NEEDLE_OK `*out` receives a new handle owned by the caller (release it with
- * `needle_db_close`). Thread safety: safe from any thread.
- *
- * # Safety
- * `out` is NULL or writable.
- */
-needle_status needle_db_open_memory(struct needle_db **out);
-
-/**
- * Closes a database: saves unsaved changes, then frees the handle. NULL is a no-op returning
- * NEEDLE_OK. The handle is freed even when saving fails (the status says so). Collection handles
- * taken from it stay valid to free, but every other call on them returns NEEDLE_CLOSED.
- *
- * Ownership: takes ownership of `db`; it is dangling afterwards. Thread safety: no other call may
- * use `db` (or its collections) concurrently.
- *
- * # Safety
- * `db` is NULL or a handle from `needle_db_open*` that was not closed before.
- */
-needle_status needle_db_close(struct needle_db *db);
-
-/**
- * Writes every collection to the file (a checkpoint). In-memory databases: no-op.
- *
- * Thread safety: safe to call concurrently with any call except `needle_db_close`.
- *
- * # Safety
- * `db` is NULL or a live handle.
- */
-needle_status needle_db_save(const struct needle_db *db);
-
-/**
- * Rewrites every collection without its deleted vectors and checkpoints (the file shrinks).
- *
- * Thread safety: safe to call concurrently with any call except `needle_db_close`.
- *
- * # Safety
- * `db` is NULL or a live handle.
- */
-needle_status needle_db_compact(const struct needle_db *db);
-
-/**
- * Creates a collection of `dim`-dimensional vectors. `config_json` may be NULL (cosine, HNSW with
- * M=16, ef_construction=200, ef_search=64, no quantization) or a JSON object with any of:
- * `"distance"` (`"cosine"`, `"euclidean"`/`"l2"`, `"dot"`, `"manhattan"`, or a plugin's id),
- * `"index"` (`"hnsw"`, `"flat"`, or a plugin's id), `"hnsw_m"`, `"ef_construction"`,
- * `"ef_search"`, `"quantization"` (`"none"`, `"sq8"`, or a plugin's id), `"seed"`,
- * `"rescore_factor"`, `"text_field"`. Unknown keys are errors.
+ * `"rescore_factor"`, `"text_field"`. Unknown keys are errors. `name` is 1 to
+ * NEEDLE_MAX_COLLECTION_NAME_BYTES characters of `A-Z a-z 0-9 _ - .`, not starting with `.`
+ * (otherwise NEEDLE_INVALID_ARGUMENT).
  *
  * Ownership: strings are borrowed. `out` may be NULL; otherwise on NEEDLE_OK `*out` receives a new
  * collection handle owned by the caller (free it with `needle_collection_free`).
@@ -1024,65 +714,7 @@ void needle_string_list_free(struct needle_string_list *list);
 
 /**
  * Frees a string returned by Needle through a `char **` out-parameter (`needle_build_info`,
- * `needle_collection_info`, `needle_plugin_load`). NULL is a no-op.
- *
- * # Safety
- * `s` is NULL or came from such a function and was not freed before.
- */
-void needle_string_free(char *s);
-
-/**
- * A short, stable, lowercase name for a status code (`"ok"`, `"dimension_mismatch"`, …), or
- * `"unknown"` for a number Needle does not define.
- *
- * Ownership: the returned string is static; never free it. Thread safety: safe from any thread.
- */
-const char *needle_status_str(int32_t status);
-
-/**
- * Frees hits returned by `needle_collection_search`. NULL is a no-op.
- *
- * # Safety
- * `hits` is NULL or came from `needle_collection_search` and was not freed before; every pointer
- * inside it is dangling afterwards. Thread safety: do not free a block another thread is reading.
- */
-void needle_hits_free(struct needle_hits *hits);
-
-/**
- * Frees results returned by `needle_collection_search_batch`. NULL is a no-op.
- *
- * # Safety
- * `list` is NULL or came from `needle_collection_search_batch` and was not freed before.
- */
-void needle_hits_list_free(struct needle_hits_list *list);
-
-/**
- * Frees a record returned by `needle_collection_get`. NULL is a no-op.
- *
- * # Safety
- * `record` is NULL or came from `needle_collection_get` and was not freed before.
- */
-void needle_record_free(struct needle_record *record);
-
-/**
- * Frees records returned by `needle_collection_get_batch`. NULL is a no-op.
- *
- * # Safety
- * `list` is NULL or came from `needle_collection_get_batch` and was not freed before.
- */
-void needle_record_list_free(struct needle_record_list *list);
-
-/**
- * Frees a list returned by `needle_db_list_collections`. NULL is a no-op.
- *
- * # Safety
- * `list` is NULL or came from a Needle function returning `needle_string_list` and was not freed.
- */
-void needle_string_list_free(struct needle_string_list *list);
-
-/**
- * Frees a string returned by Needle through a `char **` out-parameter (`needle_build_info`,
- * `needle_collection_info`, `needle_plugin_load`). NULL is a no-op.
+ * `needle_collection_info`, …). NULL is a no-op.
  *
  * # Safety
  * `s` is NULL or came from such a function and was not freed before.

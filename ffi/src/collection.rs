@@ -59,14 +59,14 @@ unsafe fn coll<'a>(c: *const needle_collection) -> FfiResult<&'a Collection> {
     Ok(&h.c)
 }
 
-/// `count` vectors of `dim` floats, row-major.
+/// `count` vectors of `dim` floats, row-major; `param` names the argument in errors.
 ///
 /// # Safety
 /// `vectors` is NULL or points to `count * dim` floats valid for the call.
-unsafe fn rows<'a>(vectors: *const f32, count: usize, dim: usize) -> FfiResult<&'a [f32]> {
+pub(crate) unsafe fn rows<'a>(vectors: *const f32, count: usize, dim: usize, param: &str) -> FfiResult<&'a [f32]> {
     let n = count.checked_mul(dim).ok_or_else(|| FfiError::invalid("count * dim overflows"))?;
     // SAFETY: caller's contract.
-    unsafe { slice_arg(vectors, n, "vectors") }
+    unsafe { slice_arg(vectors, n, param) }
 }
 
 /// Frees a collection handle. NULL is a no-op. The collection itself is unaffected.
@@ -135,7 +135,9 @@ pub unsafe extern "C" fn needle_collection_info(
 }
 
 /// Inserts one vector: `id` (UTF-8), `dim` floats at `vector`, and optional JSON metadata (NULL =
-/// none). An existing id is NEEDLE_DUPLICATE_ID (see `needle_collection_upsert`).
+/// none; otherwise a JSON object, anything else is NEEDLE_INVALID_ARGUMENT). An existing id is
+/// NEEDLE_DUPLICATE_ID (see `needle_collection_upsert`). Ids are 1 to NEEDLE_MAX_ID_BYTES bytes of
+/// UTF-8 without control characters (otherwise NEEDLE_INVALID_ID).
 ///
 /// Ownership: every argument is borrowed for the call (the data is copied).
 ///
@@ -152,7 +154,12 @@ pub unsafe extern "C" fn needle_collection_insert(
     ffi_guard!({
         // SAFETY: pointer contracts are the caller's, as documented above.
         let (c, id, v, meta) = unsafe {
-            (coll(collection)?, str_arg(id, "id")?, rows(vector, 1, dim)?, opt_str_arg(metadata_json, "metadata_json")?)
+            (
+                coll(collection)?,
+                str_arg(id, "id")?,
+                rows(vector, 1, dim, "vector")?,
+                opt_str_arg(metadata_json, "metadata_json")?,
+            )
         };
         Ok(c.insert(id, v, config::metadata(meta)?)?)
     })
@@ -183,7 +190,7 @@ pub unsafe extern "C" fn needle_collection_insert_batch(
             (
                 coll(collection)?,
                 str_array_arg(ids, count, "ids")?,
-                rows(vectors, count, dim)?,
+                rows(vectors, count, dim, "vectors")?,
                 opt_str_array_arg(metadata_json, count, "metadata_json")?,
             )
         };
@@ -217,7 +224,7 @@ pub unsafe extern "C" fn needle_collection_upsert(
             (
                 coll(collection)?,
                 str_arg(id, "id")?,
-                rows(vector, 1, dim)?,
+                rows(vector, 1, dim, "vector")?,
                 opt_str_arg(metadata_json, "metadata_json")?,
                 opt_out_arg(replaced),
             )
@@ -252,7 +259,7 @@ pub unsafe extern "C" fn needle_collection_upsert_batch(
             (
                 coll(collection)?,
                 str_array_arg(ids, count, "ids")?,
-                rows(vectors, count, dim)?,
+                rows(vectors, count, dim, "vectors")?,
                 opt_str_array_arg(metadata_json, count, "metadata_json")?,
                 opt_out_arg(replaced),
             )
@@ -368,7 +375,8 @@ pub unsafe extern "C" fn needle_collection_delete_batch(
     })
 }
 
-/// The `k` nearest vectors to `query` (`dim` floats), closest first. `params_json` may be NULL or
+/// The `k` nearest vectors to `query` (`dim` floats), closest first; `k` is 1 to NEEDLE_MAX_K
+/// (otherwise NEEDLE_INVALID_ARGUMENT). `params_json` may be NULL or
 /// a JSON object with any of `"ef_search"`, `"include_metadata"` (default true),
 /// `"rescore_factor"`, `"filter"` (NEEDLE_INVALID_FILTER until metadata filters exist).
 ///
@@ -390,7 +398,12 @@ pub unsafe extern "C" fn needle_collection_search(
     ffi_guard!({
         // SAFETY: pointer contracts are the caller's, as documented above.
         let (c, q, json, out) = unsafe {
-            (coll(collection)?, rows(query, 1, dim)?, opt_str_arg(params_json, "params_json")?, out_arg(out, "out")?)
+            (
+                coll(collection)?,
+                rows(query, 1, dim, "query")?,
+                opt_str_arg(params_json, "params_json")?,
+                out_arg(out, "out")?,
+            )
         };
         let params = config::search(k, json)?;
         out.write(new_hits(&c.search_with(q, &params)?));
@@ -422,7 +435,7 @@ pub unsafe extern "C" fn needle_collection_search_batch(
         let (c, data, json, out) = unsafe {
             (
                 coll(collection)?,
-                rows(queries, count, dim)?,
+                rows(queries, count, dim, "queries")?,
                 opt_str_arg(params_json, "params_json")?,
                 out_arg(out, "out")?,
             )

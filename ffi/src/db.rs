@@ -50,6 +50,11 @@ fn new_db(db: Database) -> *mut needle_db {
 /// `"batch_ms"`, or `"on_save"`), `"wal_autocheckpoint"` (bytes). Unknown keys are errors. A wrong
 /// key for an encrypted file is NEEDLE_WRONG_KEY.
 ///
+/// Files: beside `path` Needle keeps `<path>-wal` (the write-ahead log, emptied and removed by a
+/// clean close) and, while open for writing, holds an advisory lock on `<path>-lock` (created on
+/// first open and left in place; a second writer, in this or another process, gets
+/// NEEDLE_LOCKED). A 0-byte file at `path` (e.g. made by `mkstemp`) opens as an empty database.
+///
 /// Ownership: `path` and `config_json` are borrowed for the call. On NEEDLE_OK, `*out` receives a
 /// new handle owned by the caller (release it with `needle_db_close`); on error `*out` is untouched.
 /// Thread safety: safe from any thread.
@@ -146,7 +151,9 @@ pub unsafe extern "C" fn needle_db_compact(db: *const needle_db) -> needle_statu
 /// `"distance"` (`"cosine"`, `"euclidean"`/`"l2"`, `"dot"`, `"manhattan"`, or a plugin's id),
 /// `"index"` (`"hnsw"`, `"flat"`, or a plugin's id), `"hnsw_m"`, `"ef_construction"`,
 /// `"ef_search"`, `"quantization"` (`"none"`, `"sq8"`, or a plugin's id), `"seed"`,
-/// `"rescore_factor"`, `"text_field"`. Unknown keys are errors.
+/// `"rescore_factor"`, `"text_field"`. Unknown keys are errors. `name` is 1 to
+/// NEEDLE_MAX_COLLECTION_NAME_BYTES characters of `A-Z a-z 0-9 _ - .`, not starting with `.`
+/// (otherwise NEEDLE_INVALID_ARGUMENT).
 ///
 /// Ownership: strings are borrowed. `out` may be NULL; otherwise on NEEDLE_OK `*out` receives a new
 /// collection handle owned by the caller (free it with `needle_collection_free`).

@@ -14,6 +14,17 @@ use crate::status::needle_status;
 /// `needle_abi_version()` at startup.
 pub const NEEDLE_ABI_VERSION: u32 = 1;
 
+/// Largest `k` a search accepts; a larger (or zero) `k` is NEEDLE_INVALID_ARGUMENT.
+pub const NEEDLE_MAX_K: usize = 100_000;
+
+/// Longest vector id, in bytes of UTF-8. Ids must also be non-empty and free of control
+/// characters; anything else is NEEDLE_INVALID_ID.
+pub const NEEDLE_MAX_ID_BYTES: usize = 1024;
+
+/// Longest collection name, in bytes. A name is 1–128 characters of `A-Z a-z 0-9 _ - .` and does
+/// not start with `.` (it is used in file names and URLs); anything else is NEEDLE_INVALID_ARGUMENT.
+pub const NEEDLE_MAX_COLLECTION_NAME_BYTES: usize = 128;
+
 const fn parse_u32(s: &str) -> u32 {
     let b = s.as_bytes();
     let mut i = 0;
@@ -95,4 +106,18 @@ pub unsafe extern "C" fn needle_build_info(out_json: *mut *mut c_char) -> needle
         out.write(new_string(&build_info_json().to_string()));
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_limits_are_the_engines() {
+        assert_eq!(NEEDLE_MAX_K, needle_api::MAX_K);
+        assert_eq!(NEEDLE_MAX_ID_BYTES, needle_api::MAX_ID_BYTES);
+        let longest = "n".repeat(NEEDLE_MAX_COLLECTION_NAME_BYTES);
+        assert!(needle_api::validate_collection_name(&longest).is_ok());
+        assert!(needle_api::validate_collection_name(&format!("{longest}n")).is_err());
+    }
 }

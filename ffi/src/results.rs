@@ -231,7 +231,7 @@ pub unsafe extern "C" fn needle_string_list_free(list: *mut needle_string_list) 
 }
 
 /// Frees a string returned by Needle through a `char **` out-parameter (`needle_build_info`,
-/// `needle_collection_info`, `needle_plugin_load`). NULL is a no-op.
+/// `needle_collection_info`, …). NULL is a no-op.
 ///
 /// # Safety
 /// `s` is NULL or came from such a function and was not freed before.

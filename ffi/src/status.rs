@@ -73,6 +73,7 @@ pub enum needle_status {
 
 impl needle_status {
     /// Every status, in numeric order (for tests and `needle_status_str`).
+    /// cbindgen:ignore
     pub const ALL: [needle_status; 27] = [
         Self::NEEDLE_OK,
         Self::NEEDLE_INVALID_ARGUMENT,

@@ -146,3 +146,33 @@ fn c_tests_call_every_exported_function() {
     let missing: Vec<&String> = exported.iter().filter(|f| !sources.contains(&format!("{f}("))).collect();
     assert!(missing.is_empty(), "exported but never called by tests/c/*.c: {missing:?}");
 }
+
+/// The strict flags a C or C++ program may build with: the headers must not warn under them.
+const STRICT: [&str; 6] = ["-Wall", "-Wextra", "-Wredundant-decls", "-pedantic", "-Werror", "-fsyntax-only"];
+
+#[test]
+fn headers_compile_cleanly_as_c99_and_cpp11() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Both headers, needle.h twice (include guard), and a use of a function, a macro and a struct.
+    let src = "#include \"needle.h\"\n#include \"needle.h\"\n#include \"needle_plugin.h\"\n\
+               int main(void) {\n  needle_hits h = {0, 0};\n  (void)h;\n  \
+               return needle_abi_version() == NEEDLE_ABI_VERSION ? 0 : 1;\n}\n";
+    for (compiler, std, name) in [("gcc", "-std=c99", "strict.c"), ("g++", "-std=c++11", "strict.cc")] {
+        let file = tmp.path().join(name);
+        std::fs::write(&file, src).unwrap();
+        let out = Command::new(compiler)
+            .arg(std)
+            .args(STRICT)
+            .arg("-I")
+            .arg(root().join("include"))
+            .arg(&file)
+            .output()
+            .unwrap_or_else(|e| panic!("{compiler} runs: {e}"));
+        assert!(
+            out.status.success(),
+            "include/needle.h does not compile cleanly with {compiler} {std} {}:\n{}",
+            STRICT.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

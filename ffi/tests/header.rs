@@ -21,16 +21,9 @@ fn generate() -> String {
          /** MAJOR * 1000000 + MINOR * 1000 + PATCH (equal to needle_version_number()). */\n\
          #define NEEDLE_VERSION_NUMBER ({major} * 1000000 + {minor} * 1000 + {patch})\n"
     ));
-    let mut sources: Vec<PathBuf> = std::fs::read_dir(dir.join("src"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
-        .collect();
-    sources.sort();
-    let mut builder = cbindgen::Builder::new().with_config(config);
-    for s in sources {
-        builder = builder.with_src(s);
-    }
+    // Only lib.rs: cbindgen follows its `mod` declarations itself. Listing every file as well
+    // declared each function twice (`-Wredundant-decls`).
+    let builder = cbindgen::Builder::new().with_config(config).with_src(dir.join("src/lib.rs"));
     let mut out = Vec::new();
     builder.generate().expect("cbindgen generates the header").write(&mut out);
     String::from_utf8(out).unwrap()
