@@ -56,6 +56,8 @@ impl<I: Iterator<Item = u32>> Iterator for Checked<'_, I> {
     }
 }
 
+// Only the server calls these; builds without it (libneedle, the Python package) must still pass clippy.
+#[cfg_attr(not(feature = "server"), allow(dead_code))]
 impl Collection {
     /// [`search_with`](Collection::search_with) that stops, with an error, once `cancel` is set.
     pub(crate) fn search_cancellable(
