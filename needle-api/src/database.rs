@@ -263,11 +263,17 @@ impl Database {
         let wal_backend = storage.open(Some(&wal_file), &wal_options)?;
         let wal_len = wal_backend.len()?;
         let mut replayed = Vec::new();
-        let writer = if wal_len < WAL_HEADER_LEN as u64 {
-            // Empty, or cut short while being created or reset: it cannot hold any record.
+        let bytes =
+            if wal_len < WAL_HEADER_LEN as u64 { Vec::new() } else { wal_backend.read_vec(0, wal_len as usize)? };
+        let writer = if !wal_header_written(&bytes) {
+            // Empty, or cut short or torn while being created or reset: the header is written and
+            // synced before any record is appended, so such a log cannot hold a record.
+            if wal_len > 0 {
+                tracing::warn!(path = %wal_file.display(), "the WAL header was torn while it was being reset; starting an empty log");
+            }
             WalWriter::create(wal_backend, WalHeader { file_id: loaded.file_id, base_generation: loaded.generation })?
         } else {
-            let replay = wal::replay(&wal_backend.read_vec(0, wal_len as usize)?)?;
+            let replay = wal::replay(&bytes)?;
             let h = replay.header;
             if h.file_id != loaded.file_id {
                 return Err(Error::corrupted(
@@ -662,4 +668,10 @@ impl Drop for Inner {
             let _ = std::fs::remove_file(wal_path(&path));
         }
     }
+}
+
+/// Whether `bytes` start with a complete WAL header (magic and checksum). A header that does not
+/// check out can only be one a crash interrupted while the log was being created or reset.
+fn wal_header_written(bytes: &[u8]) -> bool {
+    !matches!(WalHeader::decode(bytes), Err(Error::Corrupted { .. }))
 }

@@ -60,7 +60,7 @@ impl<I: Iterator<Item = u32>> Iterator for Checked<'_, I> {
 #[cfg_attr(not(feature = "server"), allow(dead_code))]
 impl Collection {
     /// [`search_with`](Collection::search_with) that stops, with an error, once `cancel` is set.
-    pub(crate) fn search_cancellable(
+    pub fn search_cancellable(
         &self,
         query: &[f32],
         params: &SearchParams,
@@ -77,7 +77,7 @@ impl Collection {
 
     /// [`batch_search`](Collection::batch_search) (`params.k` results per query) that stops
     /// before its next query, and inside exact scans, once `cancel` is set.
-    pub(crate) fn batch_search_cancellable(
+    pub fn batch_search_cancellable(
         &self,
         queries: &[Vec<f32>],
         params: &SearchParams,
