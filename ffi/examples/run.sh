@@ -7,6 +7,7 @@ cd "$root"
 # The test profile: after `cargo test` everything but the cdylib itself is already built.
 cargo build --quiet --profile test -p needle-ffi --lib
 lib="$root/target/debug"
+ln -sf libneedle.so "$lib/libneedle.so.0" # its SONAME, which linked programs load
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
