@@ -37,13 +37,18 @@
 /** MAJOR * 1000000 + MINOR * 1000 + PATCH (equal to needle_version_number()). */
 #define NEEDLE_VERSION_NUMBER (0 * 1000000 + 1 * 1000 + 0)
 
+/** Initialiser of a `needle_error` before its first use: `needle_error e = NEEDLE_ERROR_INIT;`. */
+#define NEEDLE_ERROR_INIT {NEEDLE_OK, NULL}
+
 
 /**
  * Version of the C ABI (this header's functions, structs and status numbers). It changes only
  * when a change would break a program compiled against an older header; compare it with
  * `needle_abi_version()` at startup.
+ *
+ * History: 1 = first release; 2 = every fallible function takes a trailing `needle_error *`.
  */
-#define NEEDLE_ABI_VERSION 1
+#define NEEDLE_ABI_VERSION 2
 
 /**
  * Largest `k` a search accepts; a larger (or zero) `k` is NEEDLE_INVALID_ARGUMENT.
@@ -206,6 +211,27 @@ typedef struct needle_collection needle_collection;
 typedef struct needle_db needle_db;
 
 /**
+ * Code and message of a failed call, owned by the caller. Pass one as the last argument of any
+ * fallible function to receive that call's outcome: `code` is set to the returned status, and
+ * `message` to NULL on success or to a new NUL-terminated explanation on failure.
+ *
+ * Ownership: the struct is the caller's (stack or heap); `message` belongs to the struct. A call
+ * given the struct first frees a message left in it, so one struct can serve many calls; call
+ * `needle_error_clear` when done with it. Initialise it with `NEEDLE_ERROR_INIT` (or zero it)
+ * before first use. Thread safety: use one struct per thread at a time. This layout never changes.
+ */
+typedef struct needle_error {
+  /**
+   * The status of the call (`NEEDLE_OK` after a success).
+   */
+  needle_status code;
+  /**
+   * NULL after a success; otherwise the failure's message (UTF-8), owned by this struct.
+   */
+  char *message;
+} needle_error;
+
+/**
  * A stored vector. Owned by Needle: free with `needle_record_free` (or, inside a
  * `needle_record_list`, with `needle_record_list_free`).
  */
@@ -323,16 +349,22 @@ void needle_collection_free(struct needle_collection *collection);
  *
  * # Safety
  * `collection` is NULL or a live handle; `out` is NULL or writable.
+ * `err` is NULL or an initialised `needle_error` (see there).
  */
-needle_status needle_collection_dimensions(const struct needle_collection *collection, size_t *out);
+needle_status needle_collection_dimensions(const struct needle_collection *collection,
+                                           size_t *out,
+                                           struct needle_error *err);
 
 /**
  * The number of live vectors, into `*out`.
  *
  * # Safety
  * `collection` is NULL or a live handle; `out` is NULL or writable.
+ * `err` is NULL or an initialised `needle_error` (see there).
  */
-needle_status needle_collection_count(const struct needle_collection *collection, size_t *out);
+needle_status needle_collection_count(const struct needle_collection *collection,
+                                      size_t *out,
+                                      struct needle_error *err);
 
 /**
  * A JSON summary of the collection (config, component ids, counts, memory, SIMD backend).
@@ -342,8 +374,11 @@ needle_status needle_collection_count(const struct needle_collection *collection
  *
  * # Safety
  * `collection` is NULL or a live handle; `out_json` is NULL or writable.
+ * `err` is NULL or an initialised `needle_error` (see there).
  */
-needle_status needle_collection_info(const struct needle_collection *collection, char **out_json);
+needle_status needle_collection_info(const struct needle_collection *collection,
+                                     char **out_json,
+                                     struct needle_error *err);
 
 /**
  * Inserts one vector: `id` (UTF-8), `dim` floats at `vector`, and optional JSON metadata (NULL =
@@ -355,12 +390,14 @@ needle_status needle_collection_info(const struct needle_collection *collection,
  *
  * # Safety
  * `collection` is NULL or a live handle; strings NULL or NUL-terminated; `vector` NULL or `dim` floats.
+ * `err` is NULL or an initialised `needle_error` (see there).
  */
 needle_status needle_collection_insert(const struct needle_collection *collection,
                                        const char *id,
                                        const float *vector,
                                        size_t dim,
-                                       const char *metadata_json);
+                                       const char *metadata_json,
+                                       struct needle_error *err);
 
 /**
  * Inserts `count` vectors at once (faster than one by one). `ids` holds `count` strings,
@@ -373,13 +410,15 @@ needle_status needle_collection_insert(const struct needle_collection *collectio
  * # Safety
  * `collection` is NULL or a live handle; arrays are NULL or hold `count` (or `count * dim`) valid
  * elements; strings are NUL-terminated.
+ * `err` is NULL or an initialised `needle_error` (see there).
  */
 needle_status needle_collection_insert_batch(const struct needle_collection *collection,
                                              const char *const *ids,
                                              const float *vectors,
                                              size_t count,
                                              size_t dim,
-                                             const char *const *metadata_json);
+                                             const char *const *metadata_json,
+                                             struct needle_error *err);
 
 /**
  * Inserts, or replaces the vector and metadata of an existing id. `*replaced` (if not NULL)
@@ -387,13 +426,15 @@ needle_status needle_collection_insert_batch(const struct needle_collection *col
  *
  * # Safety
  * As for `needle_collection_insert`; `replaced` is NULL or writable.
+ * `err` is NULL or an initialised `needle_error` (see there).
  */
 needle_status needle_collection_upsert(const struct needle_collection *collection,
                                        const char *id,
                                        const float *vector,
                                        size_t dim,
                                        const char *metadata_json,
-                                       bool *replaced);
+                                       bool *replaced,
+                                       struct needle_error *err);
 
 /**
  * Upserts `count` vectors (arguments as for `needle_collection_insert_batch`). Every item is
@@ -402,6 +443,7 @@ needle_status needle_collection_upsert(const struct needle_collection *collectio
  *
  * # Safety
  * As for `needle_collection_insert_batch`; `replaced` is NULL or writable.
+ * `err` is NULL or an initialised `needle_error` (see there).
  */
 needle_status needle_collection_upsert_batch(const struct needle_collection *collection,
                                              const char *const *ids,
@@ -409,7 +451,8 @@ needle_status needle_collection_upsert_batch(const struct needle_collection *col
                                              size_t count,
                                              size_t dim,
                                              const char *const *metadata_json,
-                                             size_t *replaced);
+                                             size_t *replaced,
+                                             struct needle_error *err);
 
 /**
  * The vector and metadata stored under `id`. A missing id is NEEDLE_VECTOR_NOT_FOUND.
@@ -419,10 +462,12 @@ needle_status needle_collection_upsert_batch(const struct needle_collection *col
  *
  * # Safety
  * `collection` is NULL or a live handle; `id` NULL or NUL-terminated; `out` NULL or writable.
+ * `err` is NULL or an initialised `needle_error` (see there).
  */
 needle_status needle_collection_get(const struct needle_collection *collection,
                                     const char *id,
-                                    struct needle_record **out);
+                                    struct needle_record **out,
+                                    struct needle_error *err);
 
 /**
  * The records of `count` ids, in order; ids that do not exist give entries with NULL `id`.
@@ -433,21 +478,25 @@ needle_status needle_collection_get(const struct needle_collection *collection,
  * # Safety
  * `collection` is NULL or a live handle; `ids` NULL or `count` NUL-terminated strings; `out` NULL
  * or writable.
+ * `err` is NULL or an initialised `needle_error` (see there).
  */
 needle_status needle_collection_get_batch(const struct needle_collection *collection,
                                           const char *const *ids,
                                           size_t count,
-                                          struct needle_record_list **out);
+                                          struct needle_record_list **out,
+                                          struct needle_error *err);
 
 /**
  * Deletes `id`. `*existed` (if not NULL) tells whether it existed; a missing id is not an error.
  *
  * # Safety
  * `collection` is NULL or a live handle; `id` NULL or NUL-terminated; `existed` NULL or writable.
+ * `err` is NULL or an initialised `needle_error` (see there).
  */
 needle_status needle_collection_delete(const struct needle_collection *collection,
                                        const char *id,
-                                       bool *existed);
+                                       bool *existed,
+                                       struct needle_error *err);
 
 /**
  * Deletes `count` ids; `*deleted` (if not NULL) receives how many existed.
@@ -455,11 +504,13 @@ needle_status needle_collection_delete(const struct needle_collection *collectio
  * # Safety
  * `collection` is NULL or a live handle; `ids` NULL or `count` NUL-terminated strings; `deleted`
  * NULL or writable.
+ * `err` is NULL or an initialised `needle_error` (see there).
  */
 needle_status needle_collection_delete_batch(const struct needle_collection *collection,
                                              const char *const *ids,
                                              size_t count,
-                                             size_t *deleted);
+                                             size_t *deleted,
+                                             struct needle_error *err);
 
 /**
  * The `k` nearest vectors to `query` (`dim` floats), closest first; `k` is 1 to NEEDLE_MAX_K
@@ -473,13 +524,15 @@ needle_status needle_collection_delete_batch(const struct needle_collection *col
  * # Safety
  * `collection` is NULL or a live handle; `query` NULL or `dim` floats; `params_json` NULL or
  * NUL-terminated; `out` NULL or writable.
+ * `err` is NULL or an initialised `needle_error` (see there).
  */
 needle_status needle_collection_search(const struct needle_collection *collection,
                                        const float *query,
                                        size_t dim,
                                        size_t k,
                                        const char *params_json,
-                                       struct needle_hits **out);
+                                       struct needle_hits **out,
+                                       struct needle_error *err);
 
 /**
  * Searches `count` queries (`count * dim` floats, row-major) in parallel; parameters as for
@@ -491,6 +544,7 @@ needle_status needle_collection_search(const struct needle_collection *collectio
  * # Safety
  * `collection` is NULL or a live handle; `queries` NULL or `count * dim` floats; `params_json`
  * NULL or NUL-terminated; `out` NULL or writable.
+ * `err` is NULL or an initialised `needle_error` (see there).
  */
 needle_status needle_collection_search_batch(const struct needle_collection *collection,
                                              const float *queries,
@@ -498,7 +552,8 @@ needle_status needle_collection_search_batch(const struct needle_collection *col
                                              size_t dim,
                                              size_t k,
                                              const char *params_json,
-                                             struct needle_hits_list **out);
+                                             struct needle_hits_list **out,
+                                             struct needle_error *err);
 
 /**
  * Opens the database file at `path`, creating an empty one when it does not exist (unless
@@ -521,8 +576,12 @@ needle_status needle_collection_search_batch(const struct needle_collection *col
  *
  * # Safety
  * `path` and `config_json` are NULL or NUL-terminated strings; `out` is NULL or writable.
+ * `err` is NULL or an initialised `needle_error` (see there).
  */
-needle_status needle_db_open(const char *path, const char *config_json, struct needle_db **out);
+needle_status needle_db_open(const char *path,
+                             const char *config_json,
+                             struct needle_db **out,
+                             struct needle_error *err);
 
 /**
  * Creates a database that lives only in memory (`needle_db_save` does nothing).
@@ -532,8 +591,9 @@ needle_status needle_db_open(const char *path, const char *config_json, struct n
  *
  * # Safety
  * `out` is NULL or writable.
+ * `err` is NULL or an initialised `needle_error` (see there).
  */
-needle_status needle_db_open_memory(struct needle_db **out);
+needle_status needle_db_open_memory(struct needle_db **out, struct needle_error *err);
 
 /**
  * Closes a database: saves unsaved changes, then frees the handle. NULL is a no-op returning
@@ -545,8 +605,9 @@ needle_status needle_db_open_memory(struct needle_db **out);
  *
  * # Safety
  * `db` is NULL or a handle from `needle_db_open*` that was not closed before.
+ * `err` is NULL or an initialised `needle_error` (see there).
  */
-needle_status needle_db_close(struct needle_db *db);
+needle_status needle_db_close(struct needle_db *db, struct needle_error *err);
 
 /**
  * Writes every collection to the file (a checkpoint). In-memory databases: no-op.
@@ -555,8 +616,9 @@ needle_status needle_db_close(struct needle_db *db);
  *
  * # Safety
  * `db` is NULL or a live handle.
+ * `err` is NULL or an initialised `needle_error` (see there).
  */
-needle_status needle_db_save(const struct needle_db *db);
+needle_status needle_db_save(const struct needle_db *db, struct needle_error *err);
 
 /**
  * Rewrites every collection without its deleted vectors and checkpoints (the file shrinks).
@@ -565,8 +627,9 @@ needle_status needle_db_save(const struct needle_db *db);
  *
  * # Safety
  * `db` is NULL or a live handle.
+ * `err` is NULL or an initialised `needle_error` (see there).
  */
-needle_status needle_db_compact(const struct needle_db *db);
+needle_status needle_db_compact(const struct needle_db *db, struct needle_error *err);
 
 /**
  * Creates a collection of `dim`-dimensional vectors. `config_json` may be NULL (cosine, HNSW with
@@ -584,12 +647,14 @@ needle_status needle_db_compact(const struct needle_db *db);
  *
  * # Safety
  * `db` is NULL or a live handle; strings are NULL or NUL-terminated; `out` is NULL or writable.
+ * `err` is NULL or an initialised `needle_error` (see there).
  */
 needle_status needle_db_create_collection(const struct needle_db *db,
                                           const char *name,
                                           size_t dim,
                                           const char *config_json,
-                                          struct needle_collection **out);
+                                          struct needle_collection **out,
+                                          struct needle_error *err);
 
 /**
  * Opens a handle to an existing collection.
@@ -600,10 +665,12 @@ needle_status needle_db_create_collection(const struct needle_db *db,
  *
  * # Safety
  * `db` is NULL or a live handle; `name` is NULL or NUL-terminated; `out` is NULL or writable.
+ * `err` is NULL or an initialised `needle_error` (see there).
  */
 needle_status needle_db_collection(const struct needle_db *db,
                                    const char *name,
-                                   struct needle_collection **out);
+                                   struct needle_collection **out,
+                                   struct needle_error *err);
 
 /**
  * Drops a collection and its data. Existing handles to it then return NEEDLE_COLLECTION_NOT_FOUND
@@ -613,8 +680,11 @@ needle_status needle_db_collection(const struct needle_db *db,
  *
  * # Safety
  * `db` is NULL or a live handle; `name` is NULL or NUL-terminated.
+ * `err` is NULL or an initialised `needle_error` (see there).
  */
-needle_status needle_db_drop_collection(const struct needle_db *db, const char *name);
+needle_status needle_db_drop_collection(const struct needle_db *db,
+                                        const char *name,
+                                        struct needle_error *err);
 
 /**
  * The names of all collections, sorted.
@@ -624,16 +694,58 @@ needle_status needle_db_drop_collection(const struct needle_db *db, const char *
  *
  * # Safety
  * `db` is NULL or a live handle; `out` is NULL or writable.
+ * `err` is NULL or an initialised `needle_error` (see there).
  */
 needle_status needle_db_list_collections(const struct needle_db *db,
-                                         struct needle_string_list **out);
+                                         struct needle_string_list **out,
+                                         struct needle_error *err);
 
 /**
- * The message of the most recent call on this thread that returned an error ("" when none has).
+ * The status of the most recent call on `db` or on a collection handle taken from it
+ * (`NEEDLE_OK` after a success; `NEEDLE_NULL_PARAMETER` when `db` is NULL). The sqlite3_errcode
+ * model: when several threads use the handle at once, another thread's call may be reported,
+ * so such programs should pass a `needle_error` instead.
+ *
+ * Thread safety: safe from any thread.
+ *
+ * # Safety
+ * `db` is NULL or a live handle.
+ */
+needle_status needle_db_errcode(const struct needle_db *db);
+
+/**
+ * The message of the most recent call on `db` or on a collection handle taken from it that
+ * failed, or "" when the most recent call succeeded (see `needle_db_errcode` for threads).
+ *
+ * Ownership: the string belongs to the handle; never free it; never NULL. It stays valid until
+ * 16 more calls on the handle have failed or the handle is closed, so reading it while other
+ * threads use the handle is memory-safe even when it is no longer the latest message.
+ *
+ * # Safety
+ * `db` is NULL or a live handle.
+ */
+const char *needle_db_errmsg(const struct needle_db *db);
+
+/**
+ * Frees the message held by `err` and resets it to `NEEDLE_OK` / NULL (like `NEEDLE_ERROR_INIT`).
+ * NULL is a no-op.
+ *
+ * Ownership: `err` stays the caller's; only its message is freed.
+ *
+ * # Safety
+ * `err` is NULL or points to a `needle_error` that is zeroed or was last filled by Needle.
+ */
+void needle_error_clear(struct needle_error *err);
+
+/**
+ * The message of the most recent call on this OS thread that returned an error ("" when none
+ * has). Thread-local (the libgit2 model), kept for compatibility: a goroutine or green thread
+ * that moves between OS threads, or code that makes another Needle call first, can read some
+ * other call's message. Prefer the `needle_error` argument, or `needle_db_errmsg` when one thread
+ * uses the handle.
  *
  * Ownership: the string belongs to Needle and stays valid until the next Needle call on this
  * thread that fails (copy it if you need it longer); never free it; never NULL.
- * Thread safety: each thread has its own message.
  */
 const char *needle_last_error_message(void);
 
@@ -668,8 +780,9 @@ uint32_t needle_abi_version(void);
  *
  * # Safety
  * `out_json` is NULL or writable.
+ * `err` is NULL or an initialised `needle_error` (see there).
  */
-needle_status needle_build_info(char **out_json);
+needle_status needle_build_info(char **out_json, struct needle_error *err);
 
 /**
  * Frees hits returned by `needle_collection_search`. NULL is a no-op.

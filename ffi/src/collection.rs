@@ -7,7 +7,7 @@ use std::sync::Arc;
 use needle_api::Collection;
 
 use crate::config;
-use crate::error::{FfiError, FfiResult};
+use crate::error::{bind_slot, needle_error, ErrorSlot, FfiError, FfiResult};
 use crate::handle::{
     borrow, free_handle, into_handle, opt_out_arg, opt_str_arg, opt_str_array_arg, out_arg, slice_arg, str_arg,
     str_array_arg, Opaque,
@@ -31,11 +31,17 @@ pub struct needle_collection {
 pub(crate) struct CollectionHandle {
     c: Collection,
     db_open: Arc<AtomicBool>,
+    /// The database's error slot: calls on a collection report to its database's handle.
+    errors: Arc<ErrorSlot>,
 }
 
 impl CollectionHandle {
-    pub(crate) fn new_handle(c: Collection, db_open: Arc<AtomicBool>) -> *mut needle_collection {
-        into_handle::<needle_collection>(CollectionHandle { c, db_open })
+    pub(crate) fn new_handle(
+        c: Collection,
+        db_open: Arc<AtomicBool>,
+        errors: Arc<ErrorSlot>,
+    ) -> *mut needle_collection {
+        into_handle::<needle_collection>(CollectionHandle { c, db_open, errors })
     }
 }
 
@@ -49,7 +55,8 @@ impl Opaque for needle_collection {
 /// As for `handle::borrow`.
 unsafe fn coll<'a>(c: *const needle_collection) -> FfiResult<&'a Collection> {
     // SAFETY: caller's contract.
-    let h = unsafe { borrow(c, "collection")? };
+    let h: &CollectionHandle = unsafe { borrow(c, "collection")? };
+    bind_slot(&h.errors);
     if !h.db_open.load(Ordering::Acquire) {
         return Err(FfiError::new(
             needle_status::NEEDLE_CLOSED,
@@ -83,12 +90,14 @@ pub unsafe extern "C" fn needle_collection_free(collection: *mut needle_collecti
 ///
 /// # Safety
 /// `collection` is NULL or a live handle; `out` is NULL or writable.
+/// `err` is NULL or an initialised `needle_error` (see there).
 #[no_mangle]
 pub unsafe extern "C" fn needle_collection_dimensions(
     collection: *const needle_collection,
     out: *mut usize,
+    err: *mut needle_error,
 ) -> needle_status {
-    ffi_guard!({
+    ffi_guard!(err, {
         // SAFETY: pointer contracts are the caller's, as documented above.
         let (c, out) = unsafe { (coll(collection)?, out_arg(out, "out")?) };
         out.write(c.dimensions());
@@ -100,12 +109,14 @@ pub unsafe extern "C" fn needle_collection_dimensions(
 ///
 /// # Safety
 /// `collection` is NULL or a live handle; `out` is NULL or writable.
+/// `err` is NULL or an initialised `needle_error` (see there).
 #[no_mangle]
 pub unsafe extern "C" fn needle_collection_count(
     collection: *const needle_collection,
     out: *mut usize,
+    err: *mut needle_error,
 ) -> needle_status {
-    ffi_guard!({
+    ffi_guard!(err, {
         // SAFETY: pointer contracts are the caller's, as documented above.
         let (c, out) = unsafe { (coll(collection)?, out_arg(out, "out")?) };
         out.write(c.count()?);
@@ -120,12 +131,14 @@ pub unsafe extern "C" fn needle_collection_count(
 ///
 /// # Safety
 /// `collection` is NULL or a live handle; `out_json` is NULL or writable.
+/// `err` is NULL or an initialised `needle_error` (see there).
 #[no_mangle]
 pub unsafe extern "C" fn needle_collection_info(
     collection: *const needle_collection,
     out_json: *mut *mut c_char,
+    err: *mut needle_error,
 ) -> needle_status {
-    ffi_guard!({
+    ffi_guard!(err, {
         // SAFETY: pointer contracts are the caller's, as documented above.
         let (c, out) = unsafe { (coll(collection)?, out_arg(out_json, "out_json")?) };
         let json = serde_json::to_string(&c.info()?).map_err(needle_core::Error::from)?;
@@ -143,6 +156,7 @@ pub unsafe extern "C" fn needle_collection_info(
 ///
 /// # Safety
 /// `collection` is NULL or a live handle; strings NULL or NUL-terminated; `vector` NULL or `dim` floats.
+/// `err` is NULL or an initialised `needle_error` (see there).
 #[no_mangle]
 pub unsafe extern "C" fn needle_collection_insert(
     collection: *const needle_collection,
@@ -150,8 +164,9 @@ pub unsafe extern "C" fn needle_collection_insert(
     vector: *const f32,
     dim: usize,
     metadata_json: *const c_char,
+    err: *mut needle_error,
 ) -> needle_status {
-    ffi_guard!({
+    ffi_guard!(err, {
         // SAFETY: pointer contracts are the caller's, as documented above.
         let (c, id, v, meta) = unsafe {
             (
@@ -175,6 +190,7 @@ pub unsafe extern "C" fn needle_collection_insert(
 /// # Safety
 /// `collection` is NULL or a live handle; arrays are NULL or hold `count` (or `count * dim`) valid
 /// elements; strings are NUL-terminated.
+/// `err` is NULL or an initialised `needle_error` (see there).
 #[no_mangle]
 pub unsafe extern "C" fn needle_collection_insert_batch(
     collection: *const needle_collection,
@@ -183,8 +199,9 @@ pub unsafe extern "C" fn needle_collection_insert_batch(
     count: usize,
     dim: usize,
     metadata_json: *const *const c_char,
+    err: *mut needle_error,
 ) -> needle_status {
-    ffi_guard!({
+    ffi_guard!(err, {
         // SAFETY: pointer contracts are the caller's, as documented above.
         let (c, ids, data, metas) = unsafe {
             (
@@ -209,6 +226,7 @@ pub unsafe extern "C" fn needle_collection_insert_batch(
 ///
 /// # Safety
 /// As for `needle_collection_insert`; `replaced` is NULL or writable.
+/// `err` is NULL or an initialised `needle_error` (see there).
 #[no_mangle]
 pub unsafe extern "C" fn needle_collection_upsert(
     collection: *const needle_collection,
@@ -217,8 +235,9 @@ pub unsafe extern "C" fn needle_collection_upsert(
     dim: usize,
     metadata_json: *const c_char,
     replaced: *mut bool,
+    err: *mut needle_error,
 ) -> needle_status {
-    ffi_guard!({
+    ffi_guard!(err, {
         // SAFETY: pointer contracts are the caller's, as documented above.
         let (c, id, v, meta, replaced) = unsafe {
             (
@@ -243,6 +262,7 @@ pub unsafe extern "C" fn needle_collection_upsert(
 ///
 /// # Safety
 /// As for `needle_collection_insert_batch`; `replaced` is NULL or writable.
+/// `err` is NULL or an initialised `needle_error` (see there).
 #[no_mangle]
 pub unsafe extern "C" fn needle_collection_upsert_batch(
     collection: *const needle_collection,
@@ -252,8 +272,9 @@ pub unsafe extern "C" fn needle_collection_upsert_batch(
     dim: usize,
     metadata_json: *const *const c_char,
     replaced: *mut usize,
+    err: *mut needle_error,
 ) -> needle_status {
-    ffi_guard!({
+    ffi_guard!(err, {
         // SAFETY: pointer contracts are the caller's, as documented above.
         let (c, ids, data, metas, replaced) = unsafe {
             (
@@ -289,13 +310,15 @@ pub unsafe extern "C" fn needle_collection_upsert_batch(
 ///
 /// # Safety
 /// `collection` is NULL or a live handle; `id` NULL or NUL-terminated; `out` NULL or writable.
+/// `err` is NULL or an initialised `needle_error` (see there).
 #[no_mangle]
 pub unsafe extern "C" fn needle_collection_get(
     collection: *const needle_collection,
     id: *const c_char,
     out: *mut *mut needle_record,
+    err: *mut needle_error,
 ) -> needle_status {
-    ffi_guard!({
+    ffi_guard!(err, {
         // SAFETY: pointer contracts are the caller's, as documented above.
         let (c, id, out) = unsafe { (coll(collection)?, str_arg(id, "id")?, out_arg(out, "out")?) };
         let r = c.get(id)?.ok_or_else(|| needle_core::Error::VectorNotFound(id.to_string()))?;
@@ -312,14 +335,16 @@ pub unsafe extern "C" fn needle_collection_get(
 /// # Safety
 /// `collection` is NULL or a live handle; `ids` NULL or `count` NUL-terminated strings; `out` NULL
 /// or writable.
+/// `err` is NULL or an initialised `needle_error` (see there).
 #[no_mangle]
 pub unsafe extern "C" fn needle_collection_get_batch(
     collection: *const needle_collection,
     ids: *const *const c_char,
     count: usize,
     out: *mut *mut needle_record_list,
+    err: *mut needle_error,
 ) -> needle_status {
-    ffi_guard!({
+    ffi_guard!(err, {
         // SAFETY: pointer contracts are the caller's, as documented above.
         let (c, ids, out) = unsafe { (coll(collection)?, str_array_arg(ids, count, "ids")?, out_arg(out, "out")?) };
         let records = ids.into_iter().map(|id| c.get(id)).collect::<Result<Vec<_>, _>>()?;
@@ -332,13 +357,15 @@ pub unsafe extern "C" fn needle_collection_get_batch(
 ///
 /// # Safety
 /// `collection` is NULL or a live handle; `id` NULL or NUL-terminated; `existed` NULL or writable.
+/// `err` is NULL or an initialised `needle_error` (see there).
 #[no_mangle]
 pub unsafe extern "C" fn needle_collection_delete(
     collection: *const needle_collection,
     id: *const c_char,
     existed: *mut bool,
+    err: *mut needle_error,
 ) -> needle_status {
-    ffi_guard!({
+    ffi_guard!(err, {
         // SAFETY: pointer contracts are the caller's, as documented above.
         let (c, id, existed) = unsafe { (coll(collection)?, str_arg(id, "id")?, opt_out_arg(existed)) };
         let e = c.delete(id)?;
@@ -354,14 +381,16 @@ pub unsafe extern "C" fn needle_collection_delete(
 /// # Safety
 /// `collection` is NULL or a live handle; `ids` NULL or `count` NUL-terminated strings; `deleted`
 /// NULL or writable.
+/// `err` is NULL or an initialised `needle_error` (see there).
 #[no_mangle]
 pub unsafe extern "C" fn needle_collection_delete_batch(
     collection: *const needle_collection,
     ids: *const *const c_char,
     count: usize,
     deleted: *mut usize,
+    err: *mut needle_error,
 ) -> needle_status {
-    ffi_guard!({
+    ffi_guard!(err, {
         // SAFETY: pointer contracts are the caller's, as documented above.
         let (c, ids, deleted) = unsafe { (coll(collection)?, str_array_arg(ids, count, "ids")?, opt_out_arg(deleted)) };
         let mut n = 0;
@@ -386,6 +415,7 @@ pub unsafe extern "C" fn needle_collection_delete_batch(
 /// # Safety
 /// `collection` is NULL or a live handle; `query` NULL or `dim` floats; `params_json` NULL or
 /// NUL-terminated; `out` NULL or writable.
+/// `err` is NULL or an initialised `needle_error` (see there).
 #[no_mangle]
 pub unsafe extern "C" fn needle_collection_search(
     collection: *const needle_collection,
@@ -394,8 +424,9 @@ pub unsafe extern "C" fn needle_collection_search(
     k: usize,
     params_json: *const c_char,
     out: *mut *mut needle_hits,
+    err: *mut needle_error,
 ) -> needle_status {
-    ffi_guard!({
+    ffi_guard!(err, {
         // SAFETY: pointer contracts are the caller's, as documented above.
         let (c, q, json, out) = unsafe {
             (
@@ -420,6 +451,7 @@ pub unsafe extern "C" fn needle_collection_search(
 /// # Safety
 /// `collection` is NULL or a live handle; `queries` NULL or `count * dim` floats; `params_json`
 /// NULL or NUL-terminated; `out` NULL or writable.
+/// `err` is NULL or an initialised `needle_error` (see there).
 #[no_mangle]
 pub unsafe extern "C" fn needle_collection_search_batch(
     collection: *const needle_collection,
@@ -429,8 +461,9 @@ pub unsafe extern "C" fn needle_collection_search_batch(
     k: usize,
     params_json: *const c_char,
     out: *mut *mut needle_hits_list,
+    err: *mut needle_error,
 ) -> needle_status {
-    ffi_guard!({
+    ffi_guard!(err, {
         // SAFETY: pointer contracts are the caller's, as documented above.
         let (c, data, json, out) = unsafe {
             (

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use needle_api::Database;
 
 use crate::collection::{needle_collection, CollectionHandle};
+use crate::config;
+use crate::error::{bind_slot, needle_error, ErrorSlot, FfiResult};
 use crate::handle::{borrow, free_handle, into_handle, opt_out_arg, opt_str_arg, out_arg, str_arg, Opaque};
 use crate::panic::ffi_guard;
 use crate::results::{needle_string_list, new_string_list};
 use crate::status::needle_status;
-use crate::{config, error::FfiResult};
 
 /// An open database. Opaque. Made by `needle_db_open` / `needle_db_open_memory`, destroyed by
 /// `needle_db_close`. Thread safety: every function taking `const needle_db*` may be called from
@@ -24,6 +25,8 @@ pub(crate) struct DbHandle {
     pub(crate) db: Database,
     /// Cleared by `needle_db_close`; collection handles check it.
     pub(crate) open: Arc<AtomicBool>,
+    /// The latest outcome of calls on this database and its collections (`needle_db_errmsg`).
+    pub(crate) errors: Arc<ErrorSlot>,
 }
 
 impl Opaque for needle_db {
@@ -34,11 +37,13 @@ impl Opaque for needle_db {
 /// As for `handle::borrow`.
 pub(crate) unsafe fn db_arg<'a>(db: *const needle_db) -> FfiResult<&'a DbHandle> {
     // SAFETY: caller's contract.
-    unsafe { borrow(db, "db") }
+    let h: &DbHandle = unsafe { borrow(db, "db") }?;
+    bind_slot(&h.errors);
+    Ok(h)
 }
 
 fn new_db(db: Database) -> *mut needle_db {
-    into_handle::<needle_db>(DbHandle { db, open: Arc::new(AtomicBool::new(true)) })
+    into_handle::<needle_db>(DbHandle { db, open: Arc::new(AtomicBool::new(true)), errors: Arc::default() })
 }
 
 /// Opens the database file at `path`, creating an empty one when it does not exist (unless
@@ -61,13 +66,15 @@ fn new_db(db: Database) -> *mut needle_db {
 ///
 /// # Safety
 /// `path` and `config_json` are NULL or NUL-terminated strings; `out` is NULL or writable.
+/// `err` is NULL or an initialised `needle_error` (see there).
 #[no_mangle]
 pub unsafe extern "C" fn needle_db_open(
     path: *const c_char,
     config_json: *const c_char,
     out: *mut *mut needle_db,
+    err: *mut needle_error,
 ) -> needle_status {
-    ffi_guard!({
+    ffi_guard!(err, {
         // SAFETY: pointer contracts are the caller's, as documented above.
         let (path, json, out) =
             unsafe { (str_arg(path, "path")?, opt_str_arg(config_json, "config_json")?, out_arg(out, "out")?) };
@@ -85,9 +92,10 @@ pub unsafe extern "C" fn needle_db_open(
 ///
 /// # Safety
 /// `out` is NULL or writable.
+/// `err` is NULL or an initialised `needle_error` (see there).
 #[no_mangle]
-pub unsafe extern "C" fn needle_db_open_memory(out: *mut *mut needle_db) -> needle_status {
-    ffi_guard!({
+pub unsafe extern "C" fn needle_db_open_memory(out: *mut *mut needle_db, err: *mut needle_error) -> needle_status {
+    ffi_guard!(err, {
         // SAFETY: caller's contract.
         let out = unsafe { out_arg(out, "out")? };
         out.write(new_db(Database::in_memory()));
@@ -104,9 +112,10 @@ pub unsafe extern "C" fn needle_db_open_memory(out: *mut *mut needle_db) -> need
 ///
 /// # Safety
 /// `db` is NULL or a handle from `needle_db_open*` that was not closed before.
+/// `err` is NULL or an initialised `needle_error` (see there).
 #[no_mangle]
-pub unsafe extern "C" fn needle_db_close(db: *mut needle_db) -> needle_status {
-    ffi_guard!({
+pub unsafe extern "C" fn needle_db_close(db: *mut needle_db, err: *mut needle_error) -> needle_status {
+    ffi_guard!(err, {
         // SAFETY: caller's contract; the handle is not used after this.
         let Some(h) = (unsafe { free_handle(db) }) else { return Ok(()) };
         h.open.store(false, Ordering::Release);
@@ -122,9 +131,10 @@ pub unsafe extern "C" fn needle_db_close(db: *mut needle_db) -> needle_status {
 ///
 /// # Safety
 /// `db` is NULL or a live handle.
+/// `err` is NULL or an initialised `needle_error` (see there).
 #[no_mangle]
-pub unsafe extern "C" fn needle_db_save(db: *const needle_db) -> needle_status {
-    ffi_guard!({
+pub unsafe extern "C" fn needle_db_save(db: *const needle_db, err: *mut needle_error) -> needle_status {
+    ffi_guard!(err, {
         // SAFETY: caller's contract.
         let h = unsafe { db_arg(db)? };
         Ok(h.db.save()?)
@@ -137,9 +147,10 @@ pub unsafe extern "C" fn needle_db_save(db: *const needle_db) -> needle_status {
 ///
 /// # Safety
 /// `db` is NULL or a live handle.
+/// `err` is NULL or an initialised `needle_error` (see there).
 #[no_mangle]
-pub unsafe extern "C" fn needle_db_compact(db: *const needle_db) -> needle_status {
-    ffi_guard!({
+pub unsafe extern "C" fn needle_db_compact(db: *const needle_db, err: *mut needle_error) -> needle_status {
+    ffi_guard!(err, {
         // SAFETY: caller's contract.
         let h = unsafe { db_arg(db)? };
         Ok(h.db.compact()?)
@@ -161,6 +172,7 @@ pub unsafe extern "C" fn needle_db_compact(db: *const needle_db) -> needle_statu
 ///
 /// # Safety
 /// `db` is NULL or a live handle; strings are NULL or NUL-terminated; `out` is NULL or writable.
+/// `err` is NULL or an initialised `needle_error` (see there).
 #[no_mangle]
 pub unsafe extern "C" fn needle_db_create_collection(
     db: *const needle_db,
@@ -168,8 +180,9 @@ pub unsafe extern "C" fn needle_db_create_collection(
     dim: usize,
     config_json: *const c_char,
     out: *mut *mut needle_collection,
+    err: *mut needle_error,
 ) -> needle_status {
-    ffi_guard!({
+    ffi_guard!(err, {
         // SAFETY: pointer contracts are the caller's, as documented above.
         let (h, name, json, out) = unsafe {
             (db_arg(db)?, str_arg(name, "name")?, opt_str_arg(config_json, "config_json")?, opt_out_arg(out))
@@ -177,7 +190,7 @@ pub unsafe extern "C" fn needle_db_create_collection(
         let config = config::collection(name, dim, json)?;
         let c = h.db.create_collection_with_config(config)?;
         if let Some(out) = out {
-            out.write(CollectionHandle::new_handle(c, h.open.clone()));
+            out.write(CollectionHandle::new_handle(c, h.open.clone(), h.errors.clone()));
         }
         Ok(())
     })
@@ -191,17 +204,19 @@ pub unsafe extern "C" fn needle_db_create_collection(
 ///
 /// # Safety
 /// `db` is NULL or a live handle; `name` is NULL or NUL-terminated; `out` is NULL or writable.
+/// `err` is NULL or an initialised `needle_error` (see there).
 #[no_mangle]
 pub unsafe extern "C" fn needle_db_collection(
     db: *const needle_db,
     name: *const c_char,
     out: *mut *mut needle_collection,
+    err: *mut needle_error,
 ) -> needle_status {
-    ffi_guard!({
+    ffi_guard!(err, {
         // SAFETY: pointer contracts are the caller's, as documented above.
         let (h, name, out) = unsafe { (db_arg(db)?, str_arg(name, "name")?, out_arg(out, "out")?) };
         let c = h.db.collection(name)?;
-        out.write(CollectionHandle::new_handle(c, h.open.clone()));
+        out.write(CollectionHandle::new_handle(c, h.open.clone(), h.errors.clone()));
         Ok(())
     })
 }
@@ -213,9 +228,14 @@ pub unsafe extern "C" fn needle_db_collection(
 ///
 /// # Safety
 /// `db` is NULL or a live handle; `name` is NULL or NUL-terminated.
+/// `err` is NULL or an initialised `needle_error` (see there).
 #[no_mangle]
-pub unsafe extern "C" fn needle_db_drop_collection(db: *const needle_db, name: *const c_char) -> needle_status {
-    ffi_guard!({
+pub unsafe extern "C" fn needle_db_drop_collection(
+    db: *const needle_db,
+    name: *const c_char,
+    err: *mut needle_error,
+) -> needle_status {
+    ffi_guard!(err, {
         // SAFETY: pointer contracts are the caller's, as documented above.
         let (h, name) = unsafe { (db_arg(db)?, str_arg(name, "name")?) };
         Ok(h.db.drop_collection(name)?)
@@ -229,15 +249,58 @@ pub unsafe extern "C" fn needle_db_drop_collection(db: *const needle_db, name: *
 ///
 /// # Safety
 /// `db` is NULL or a live handle; `out` is NULL or writable.
+/// `err` is NULL or an initialised `needle_error` (see there).
 #[no_mangle]
 pub unsafe extern "C" fn needle_db_list_collections(
     db: *const needle_db,
     out: *mut *mut needle_string_list,
+    err: *mut needle_error,
 ) -> needle_status {
-    ffi_guard!({
+    ffi_guard!(err, {
         // SAFETY: pointer contracts are the caller's, as documented above.
         let (h, out) = unsafe { (db_arg(db)?, out_arg(out, "out")?) };
         out.write(new_string_list(&h.db.list_collections()?));
         Ok(())
+    })
+}
+
+/// The status of the most recent call on `db` or on a collection handle taken from it
+/// (`NEEDLE_OK` after a success; `NEEDLE_NULL_PARAMETER` when `db` is NULL). The sqlite3_errcode
+/// model: when several threads use the handle at once, another thread's call may be reported,
+/// so such programs should pass a `needle_error` instead.
+///
+/// Thread safety: safe from any thread.
+///
+/// # Safety
+/// `db` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn needle_db_errcode(db: *const needle_db) -> needle_status {
+    // SAFETY: caller's contract.
+    ffi_guard!(or needle_status::NEEDLE_PANIC, {
+        // SAFETY: caller's contract.
+        match unsafe { borrow::<needle_db>(db, "db") } {
+            Ok(h) => needle_status::from_number(h.errors.code()),
+            Err(e) => e.status,
+        }
+    })
+}
+
+/// The message of the most recent call on `db` or on a collection handle taken from it that
+/// failed, or "" when the most recent call succeeded (see `needle_db_errcode` for threads).
+///
+/// Ownership: the string belongs to the handle; never free it; never NULL. It stays valid until
+/// 16 more calls on the handle have failed or the handle is closed, so reading it while other
+/// threads use the handle is memory-safe even when it is no longer the latest message.
+///
+/// # Safety
+/// `db` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn needle_db_errmsg(db: *const needle_db) -> *const c_char {
+    ffi_guard!(or c"panic inside Needle (this is a bug)".as_ptr(), {
+        // SAFETY: caller's contract.
+        match unsafe { borrow::<needle_db>(db, "db") } {
+            Ok(h) => h.errors.message(),
+            Err(_) => c"parameter 'db' must not be NULL".as_ptr(),
+        }
     })
 }

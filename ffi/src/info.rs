@@ -4,6 +4,7 @@ use std::ffi::c_char;
 
 use needle_api::{ComponentKind, Registry};
 
+use crate::error::needle_error;
 use crate::handle::out_arg;
 use crate::panic::ffi_guard;
 use crate::results::new_string;
@@ -12,7 +13,9 @@ use crate::status::needle_status;
 /// Version of the C ABI (this header's functions, structs and status numbers). It changes only
 /// when a change would break a program compiled against an older header; compare it with
 /// `needle_abi_version()` at startup.
-pub const NEEDLE_ABI_VERSION: u32 = 1;
+///
+/// History: 1 = first release; 2 = every fallible function takes a trailing `needle_error *`.
+pub const NEEDLE_ABI_VERSION: u32 = 2;
 
 /// Largest `k` a search accepts; a larger (or zero) `k` is NEEDLE_INVALID_ARGUMENT.
 pub const NEEDLE_MAX_K: usize = 100_000;
@@ -98,9 +101,10 @@ pub(crate) fn build_info_json() -> serde_json::Value {
 ///
 /// # Safety
 /// `out_json` is NULL or writable.
+/// `err` is NULL or an initialised `needle_error` (see there).
 #[no_mangle]
-pub unsafe extern "C" fn needle_build_info(out_json: *mut *mut c_char) -> needle_status {
-    ffi_guard!({
+pub unsafe extern "C" fn needle_build_info(out_json: *mut *mut c_char, err: *mut needle_error) -> needle_status {
+    ffi_guard!(err, {
         // SAFETY: caller's contract.
         let out = unsafe { out_arg(out_json, "out_json")? };
         out.write(new_string(&build_info_json().to_string()));

@@ -6,8 +6,9 @@
 //! - Functions are named `needle_<noun>_<verb>`. Handles (`needle_db`, `needle_collection`) are
 //!   opaque; each constructor has a destroyer that accepts NULL.
 //! - Every fallible function returns a `needle_status` (0 = `NEEDLE_OK`); results come back
-//!   through out-parameters. `needle_last_error_message()` explains the last failure on the
-//!   calling thread; `needle_status_str()` names a status.
+//!   through out-parameters. Its last argument, `needle_error *err` (may be NULL), receives the
+//!   call's code and message; `needle_db_errcode`/`needle_db_errmsg` report the latest call on a
+//!   handle; `needle_last_error_message()` the latest failure on the thread (see `error.rs`).
 //! - Results are Needle-owned blocks freed by the matching `needle_*_free`.
 //! - No panic crosses the boundary: each export runs its body inside `ffi_guard!`.
 //! - All pointer casts live in `handle.rs`.
@@ -25,7 +26,7 @@ mod status;
 
 pub use collection::*;
 pub use db::*;
-pub use error::needle_last_error_message;
+pub use error::{needle_error, needle_error_clear, needle_last_error_message};
 pub use info::*;
 pub use results::*;
 pub use status::*;

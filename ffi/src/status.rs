@@ -110,6 +110,11 @@ impl needle_status {
         Self::ALL.iter().copied().find(|s| *s as i32 == n && n != 0).unwrap_or(Self::NEEDLE_INTERNAL)
     }
 
+    /// The status with number `n` (`NEEDLE_INTERNAL` for a number Needle does not define).
+    pub fn from_number(n: i32) -> needle_status {
+        Self::ALL.iter().copied().find(|s| *s as i32 == n).unwrap_or(Self::NEEDLE_INTERNAL)
+    }
+
     /// The status for an engine error.
     pub fn from_error(e: &Error) -> needle_status {
         Self::from_code(e.code())

@@ -19,7 +19,9 @@ fn generate() -> String {
          /** \"MAJOR.MINOR.PATCH\" (equal to the string needle_version() returns). */\n\
          #define NEEDLE_VERSION_STRING \"{major}.{minor}.{patch}\"\n\
          /** MAJOR * 1000000 + MINOR * 1000 + PATCH (equal to needle_version_number()). */\n\
-         #define NEEDLE_VERSION_NUMBER ({major} * 1000000 + {minor} * 1000 + {patch})\n"
+         #define NEEDLE_VERSION_NUMBER ({major} * 1000000 + {minor} * 1000 + {patch})\n\n\
+         /** Initialiser of a `needle_error` before its first use: `needle_error e = NEEDLE_ERROR_INIT;`. */\n\
+         #define NEEDLE_ERROR_INIT {{NEEDLE_OK, NULL}}\n"
     ));
     // Only lib.rs: cbindgen follows its `mod` declarations itself. Listing every file as well
     // declared each function twice (`-Wredundant-decls`).

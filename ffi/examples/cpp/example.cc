@@ -18,7 +18,7 @@ void check(needle_status s) {
 }
 
 struct DbCloser {
-    void operator()(needle_db *db) const { needle_db_close(db); }
+    void operator()(needle_db *db) const { needle_db_close(db, nullptr); }
 };
 struct CollectionFree {
     void operator()(needle_collection *c) const { needle_collection_free(c); }
@@ -40,21 +40,21 @@ int main() {
     std::printf("libneedle %s (abi %u)\n", needle_version(), needle_abi_version());
     try {
         needle_db *raw_db = nullptr;
-        check(needle_db_open_memory(&raw_db));
+        check(needle_db_open_memory(&raw_db, nullptr));
         Db db(raw_db);
         needle_collection *raw_c = nullptr;
-        check(needle_db_create_collection(db.get(), "fruit", 3, R"({"distance":"euclidean"})", &raw_c));
+        check(needle_db_create_collection(db.get(), "fruit", 3, R"({"distance":"euclidean"})", &raw_c, nullptr));
         Collection c(raw_c);
 
         const std::vector<std::pair<std::string, std::vector<float>>> items = {
             {"apple", {1.0f, 0.1f, 0.0f}}, {"banana", {0.0f, 1.0f, 0.2f}}, {"cherry", {0.9f, 0.0f, 0.3f}}};
         for (const auto &[id, v] : items) {
             std::string meta = R"({"name":")" + id + R"("})";
-            check(needle_collection_insert(c.get(), id.c_str(), v.data(), v.size(), meta.c_str()));
+            check(needle_collection_insert(c.get(), id.c_str(), v.data(), v.size(), meta.c_str(), nullptr));
         }
         const float query[3] = {1.0f, 0.0f, 0.1f};
         needle_hits *raw_hits = nullptr;
-        check(needle_collection_search(c.get(), query, 3, 2, nullptr, &raw_hits));
+        check(needle_collection_search(c.get(), query, 3, 2, nullptr, &raw_hits, nullptr));
         Hits hits(raw_hits);
         for (size_t i = 0; i < hits->len; i++) {
             std::printf("%s %.4f %s\n", hits->hits[i].id, hits->hits[i].distance, hits->hits[i].metadata_json);
@@ -63,7 +63,7 @@ int main() {
 
         // Errors come back as statuses (here turned into exceptions) with a message.
         try {
-            check(needle_collection_insert(c.get(), "bad", query, 2, nullptr));
+            check(needle_collection_insert(c.get(), "bad", query, 2, nullptr, nullptr));
             return 1;
         } catch (const std::runtime_error &e) {
             std::printf("expected error: %s\n", e.what());

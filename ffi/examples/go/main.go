@@ -33,15 +33,15 @@ func main() {
 	fmt.Printf("libneedle %s from Go\n", C.GoString(C.needle_version()))
 
 	var db *C.needle_db
-	check(C.needle_db_open_memory(&db))
-	defer C.needle_db_close(db)
+	check(C.needle_db_open_memory(&db, nil))
+	defer C.needle_db_close(db, nil)
 
 	name := C.CString("points")
 	defer C.free(unsafe.Pointer(name))
 	cfg := C.CString(`{"distance":"euclidean","index":"flat"}`)
 	defer C.free(unsafe.Pointer(cfg))
 	var coll *C.needle_collection
-	check(C.needle_db_create_collection(db, name, 2, cfg, &coll))
+	check(C.needle_db_create_collection(db, name, 2, cfg, &coll, nil))
 	defer C.needle_collection_free(coll)
 
 	// Vectors go in as C arrays (cgo forbids passing Go memory that holds Go pointers; floats are fine).
@@ -49,13 +49,13 @@ func main() {
 	for id, p := range points {
 		cid := C.CString(id)
 		v := [2]C.float{C.float(p[0]), C.float(p[1])}
-		check(C.needle_collection_insert(coll, cid, &v[0], 2, nil))
+		check(C.needle_collection_insert(coll, cid, &v[0], 2, nil, nil))
 		C.free(unsafe.Pointer(cid))
 	}
 
 	q := [2]C.float{0.9, 0.2}
 	var hits *C.needle_hits
-	check(C.needle_collection_search(coll, &q[0], 2, 3, nil, &hits))
+	check(C.needle_collection_search(coll, &q[0], 2, 3, nil, &hits, nil))
 	defer C.needle_hits_free(hits)
 	list := unsafe.Slice(hits.hits, hits.len)
 	for _, h := range list {
@@ -66,6 +66,6 @@ func main() {
 		os.Exit(1)
 	}
 	var n C.size_t
-	check(C.needle_collection_count(coll, &n))
+	check(C.needle_collection_count(coll, &n, nil))
 	fmt.Printf("count %d\ngo example: ok\n", n)
 }
