@@ -12,7 +12,7 @@ use needle::{CollectionConfig, Database, DistanceFunction};
 fn template() -> &'static (Vec<u8>, Vec<u8>) {
     static T: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
     T.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("needle-fuzz-template-{}", std::process::id()));
+        let dir = scratch().join(format!("needle-fuzz-template-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("t.needle");
@@ -32,7 +32,7 @@ fn template() -> &'static (Vec<u8>, Vec<u8>) {
 
 fuzz_target!(|data: &[u8]| {
     let (file, valid_wal) = template();
-    let dir = std::env::temp_dir().join(format!("needle-fuzz-wal-{}", std::process::id()));
+    let dir = scratch().join(format!("needle-fuzz-wal-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let path = dir.join("w.needle");
     std::fs::write(&path, file).unwrap();
@@ -47,3 +47,9 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+/// /dev/shm when there is one: the fuzzer measures the decoder, not the disk.
+fn scratch() -> std::path::PathBuf {
+    let shm = std::path::Path::new("/dev/shm");
+    if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() }
+}
