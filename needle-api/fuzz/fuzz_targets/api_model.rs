@@ -131,8 +131,11 @@ fuzz_target!(|ops: Vec<Op>| {
                         assert_eq!(replaced, m.rows.insert(id, (vector(v), n)).is_some());
                     }
                     Op::Batch { items } => {
-                        let batch: Vec<_> =
-                            items.iter().take(16).map(|(id, v)| (id.to_string(), vector(v), Some(json!({ "n": n })))).collect();
+                        let batch: Vec<_> = items
+                            .iter()
+                            .take(16)
+                            .map(|(id, v)| (id.to_string(), vector(v), Some(json!({ "n": n }))))
+                            .collect();
                         let mut ids: Vec<&String> = batch.iter().map(|b| &b.0).collect();
                         ids.sort();
                         ids.dedup();

@@ -28,5 +28,9 @@ fuzz_target!(|data: &[u8]| {
 /// /dev/shm when there is one: the fuzzer measures the decoder, not the disk.
 fn scratch() -> std::path::PathBuf {
     let shm = std::path::Path::new("/dev/shm");
-    if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() }
+    if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    }
 }
