@@ -4,7 +4,8 @@
 //! * `vectors.needle-wal` — the write-ahead log. Every write is appended (and, by default,
 //!   synced) here before it is acknowledged; opening replays it onto the last checkpoint.
 //! * `vectors.needle-lock` — an advisory lock: one writing process at a time. Read-only opens
-//!   take no lock and see the last checkpoint.
+//!   take no lock and see the last checkpoint; [`Database::refresh`] follows later ones
+//!   (`database/replica.rs`).
 //!
 //! `save()` is a checkpoint: it writes the whole database to a new file, syncs it, renames it over
 //! the old one, syncs the directory, then empties the WAL. A crash at any point leaves either the
@@ -31,6 +32,8 @@ use crate::integrity::Integrity;
 use crate::persist::{self, Catalog};
 use crate::validate;
 use crate::wal_ops::{self, WalOp};
+
+mod replica;
 
 struct Inner {
     path: Option<PathBuf>,
@@ -359,6 +362,15 @@ impl Database {
     }
 
     fn load_sections(&self, loaded: &Loaded) -> Result<()> {
+        let built = self.decode_collections(loaded)?;
+        self.inner.collections.write().extend(built);
+        let unverified = loaded.sections.iter().filter(|s| !s.verified).cloned().collect();
+        self.inner.integrity.check_in_background(unverified);
+        Ok(())
+    }
+
+    /// Builds the collections a loaded file holds, without installing them.
+    fn decode_collections(&self, loaded: &Loaded) -> Result<BTreeMap<String, Collection>> {
         let sections = &loaded.sections;
         let catalog = sections
             .iter()
@@ -373,7 +385,7 @@ impl Database {
             }
         }
         let empty = HashMap::new();
-        let mut map = self.inner.collections.write();
+        let mut map = BTreeMap::new();
         for (i, entry) in catalog.collections.iter().enumerate() {
             validate::collection_name(&entry.config.name).map_err(|e| Error::corrupted("catalog", 0, e.to_string()))?;
             let owned = by_owner.get(&(i as u32 + 1)).unwrap_or(&empty);
@@ -384,10 +396,7 @@ impl Database {
                 return Err(Error::corrupted("catalog", 0, format!("collection '{}' listed twice", entry.config.name)));
             }
         }
-        drop(map);
-        let unverified = sections.iter().filter(|s| !s.verified).cloned().collect();
-        self.inner.integrity.check_in_background(unverified);
-        Ok(())
+        Ok(map)
     }
 
     fn new_collection(
