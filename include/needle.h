@@ -332,6 +332,56 @@ typedef struct needle_string_list {
   size_t len;
 } needle_string_list;
 
+/**
+ * One fused hit of a hybrid or keyword search.
+ */
+typedef struct needle_hybrid_hit {
+  /**
+   * The vector's id (NUL-terminated UTF-8). Owned by the enclosing `needle_hybrid_hits`.
+   */
+  const char *id;
+  /**
+   * The fused score (higher is better); for `needle_collection_text_search`, the BM25 score.
+   */
+  float score;
+  /**
+   * Distance to the query vector, or NAN when the hit was not in the vector ranking.
+   */
+  float distance;
+  /**
+   * BM25 score, or NAN when the hit was not in the text ranking.
+   */
+  float bm25;
+  /**
+   * Rank in the vector ranking (1 = nearest), or 0 when not in it.
+   */
+  size_t vector_rank;
+  /**
+   * Rank in the text ranking (1 = best), or 0 when not in it.
+   */
+  size_t text_rank;
+  /**
+   * Metadata as JSON, or NULL when it has none or it was not requested. Owned by the
+   * enclosing `needle_hybrid_hits`.
+   */
+  const char *metadata_json;
+} needle_hybrid_hit;
+
+/**
+ * Hits of a hybrid or keyword search, best first. Owned by Needle: free with
+ * `needle_hybrid_hits_free`.
+ */
+typedef struct needle_hybrid_hits {
+  /**
+   * `len` hits (NULL when `len` is 0).
+   */
+  const struct needle_hybrid_hit *hits;
+  /**
+   * Number of hits.
+   */
+  size_t len;
+} needle_hybrid_hits;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -516,7 +566,11 @@ needle_status needle_collection_delete_batch(const struct needle_collection *col
  * The `k` nearest vectors to `query` (`dim` floats), closest first; `k` is 1 to NEEDLE_MAX_K
  * (otherwise NEEDLE_INVALID_ARGUMENT). `params_json` may be NULL or
  * a JSON object with any of `"ef_search"`, `"include_metadata"` (default true),
- * `"rescore_factor"`, `"filter"` (NEEDLE_INVALID_FILTER until metadata filters exist).
+ * `"rescore_factor"`, `"strategy"` (`"graph"`, `"filtered-graph"` or `"exact"`, overriding the
+ * planner) and `"filter"`: a metadata filter in the Rust and HTTP syntax, e.g.
+ * `{"lang": "en", "year": {"$gte": 2020}}` (operators `$eq $ne $gt $gte $lt $lte $in $nin
+ * $exists $and $or $not`, dotted paths); with a filter there are `min(k, matches)` hits. A
+ * malformed filter is NEEDLE_INVALID_FILTER.
  *
  * Ownership: on NEEDLE_OK `*out` receives hits owned by the caller; free them with
  * `needle_hits_free`. Thread safety: searches on one collection run in parallel.
@@ -536,7 +590,7 @@ needle_status needle_collection_search(const struct needle_collection *collectio
 
 /**
  * Searches `count` queries (`count * dim` floats, row-major) in parallel; parameters as for
- * `needle_collection_search`.
+ * `needle_collection_search` (a filter is resolved once for the whole batch).
  *
  * Ownership: on NEEDLE_OK `*out` receives one `needle_hits` per query, owned by the caller; free
  * them all with `needle_hits_list_free`.
@@ -554,6 +608,28 @@ needle_status needle_collection_search_batch(const struct needle_collection *col
                                              const char *params_json,
                                              struct needle_hits_list **out,
                                              struct needle_error *err);
+
+/**
+ * Like `needle_collection_search`, and explains how the query ran: `*out_json` receives
+ * `{"results": [{"id", "distance", "metadata"}…], "profile": {"strategy", "index", "k", "ef",
+ * "live", "filter_matches", "selectivity", "layers_traversed", "nodes_visited",
+ * "distance_computations", "quantized", "candidates_rescored", "returned", "phases": {"filter_us",
+ * "plan_us", "search_us", "rescore_us", "fetch_us", "total_us"}}}`.
+ *
+ * Ownership: on NEEDLE_OK `*out_json` receives a string owned by the caller; free it with
+ * `needle_string_free`.
+ *
+ * # Safety
+ * As for `needle_collection_search`; `out_json` NULL or writable.
+ * `err` is NULL or an initialised `needle_error` (see there).
+ */
+needle_status needle_collection_search_explain(const struct needle_collection *collection,
+                                               const float *query,
+                                               size_t dim,
+                                               size_t k,
+                                               const char *params_json,
+                                               char **out_json,
+                                               struct needle_error *err);
 
 /**
  * Opens the database file at `path`, creating an empty one when it does not exist (unless
@@ -750,6 +826,62 @@ void needle_error_clear(struct needle_error *err);
 const char *needle_last_error_message(void);
 
 /**
+ * Hybrid search: the `k` best documents for the keywords `text` and the vector `query` (`dim`
+ * floats), fused by reciprocal rank fusion. The collection needs a `"text_field"` (collection
+ * config); without one this is NEEDLE_INVALID_CONFIG. `params_json` may be NULL or a JSON object
+ * with any of `"vector_weight"`, `"text_weight"` (default 1 each), `"rrf_k"` (default 60),
+ * `"candidates"` (depth of each ranking, default max(k, 100)), `"ef_search"`,
+ * `"include_metadata"` (default true), `"filter"` (the metadata filter syntax of
+ * `needle_collection_search`, applied to both rankings).
+ *
+ * Ownership: on NEEDLE_OK `*out` receives hits owned by the caller; free them with
+ * `needle_hybrid_hits_free`. Thread safety: safe from any thread.
+ *
+ * # Safety
+ * `collection` is NULL or a live handle; `text` and `params_json` NULL or NUL-terminated;
+ * `query` NULL or `dim` floats; `out` NULL or writable.
+ * `err` is NULL or an initialised `needle_error` (see there).
+ */
+needle_status needle_collection_hybrid_search(const struct needle_collection *collection,
+                                              const char *text,
+                                              const float *query,
+                                              size_t dim,
+                                              size_t k,
+                                              const char *params_json,
+                                              struct needle_hybrid_hits **out,
+                                              struct needle_error *err);
+
+/**
+ * Keyword search alone: the `k` documents with the best BM25 score for `text` over the
+ * collection's `"text_field"` (NEEDLE_INVALID_CONFIG without one). `filter_json` may be NULL or
+ * a metadata filter (the syntax of `needle_collection_search`). Each hit's `score` and `bm25`
+ * are its BM25 score; `distance` is NAN.
+ *
+ * Ownership: on NEEDLE_OK `*out` receives hits owned by the caller; free them with
+ * `needle_hybrid_hits_free`.
+ *
+ * # Safety
+ * `collection` is NULL or a live handle; `text` and `filter_json` NULL or NUL-terminated; `out`
+ * NULL or writable.
+ * `err` is NULL or an initialised `needle_error` (see there).
+ */
+needle_status needle_collection_text_search(const struct needle_collection *collection,
+                                            const char *text,
+                                            size_t k,
+                                            const char *filter_json,
+                                            struct needle_hybrid_hits **out,
+                                            struct needle_error *err);
+
+/**
+ * Frees hits returned by `needle_collection_hybrid_search` or `needle_collection_text_search`.
+ * NULL is a no-op.
+ *
+ * # Safety
+ * `hits` is NULL or came from one of those functions and was not freed before.
+ */
+void needle_hybrid_hits_free(struct needle_hybrid_hits *hits);
+
+/**
  * The library's version as `"MAJOR.MINOR.PATCH"` (equal to `NEEDLE_VERSION_STRING` when the
  * header matches the library).
  *
@@ -783,6 +915,72 @@ uint32_t needle_abi_version(void);
  * `err` is NULL or an initialised `needle_error` (see there).
  */
 needle_status needle_build_info(char **out_json, struct needle_error *err);
+
+/**
+ * Writes a consistent copy of the whole database to `dest_path` while it stays in use (writers
+ * wait while the copy is taken). The copy is a complete database file with no WAL; an encrypted
+ * database is copied encrypted under the same key. An existing `dest_path` is replaced.
+ *
+ * Thread safety: safe to call concurrently with any call except `needle_db_close`.
+ *
+ * # Safety
+ * `db` is NULL or a live handle; `dest_path` NULL or NUL-terminated.
+ * `err` is NULL or an initialised `needle_error` (see there).
+ */
+needle_status needle_db_backup(const struct needle_db *db,
+                               const char *dest_path,
+                               struct needle_error *err);
+
+/**
+ * Rebuilds one collection without its deleted vectors (its index and storage shrink; results
+ * are unchanged). `needle_db_compact` does every collection and also rewrites the file.
+ *
+ * # Safety
+ * `collection` is NULL or a live handle.
+ * `err` is NULL or an initialised `needle_error` (see there).
+ */
+needle_status needle_collection_compact(const struct needle_collection *collection,
+                                        struct needle_error *err);
+
+/**
+ * Live ids, in storage order, from position `offset`, at most `limit` of them (`limit` 0 = all
+ * the rest). Page through a large collection with `offset += list->len` until a page comes back
+ * shorter than `limit`; the order is stable while no vector is inserted or deleted.
+ *
+ * Ownership: on NEEDLE_OK `*out` receives a list owned by the caller; free it with
+ * `needle_string_list_free`.
+ *
+ * # Safety
+ * `collection` is NULL or a live handle; `out` NULL or writable.
+ * `err` is NULL or an initialised `needle_error` (see there).
+ */
+needle_status needle_collection_ids(const struct needle_collection *collection,
+                                    size_t offset,
+                                    size_t limit,
+                                    struct needle_string_list **out,
+                                    struct needle_error *err);
+
+/**
+ * Index settings for a workload, from the engine's model fitted to benchmark measurements.
+ * `constraints_json` is a JSON object: `"num_vectors"` and `"dimensions"` (required),
+ * `"profile"` (`"high_recall"`, `"balanced"` (default), `"low_latency"`, `"low_memory"`),
+ * `"memory_budget"` (bytes), `"latency_target_ms"`, `"min_recall"`. `*out_json` receives
+ * `{"config":{"hnsw_m","ef_construction","ef_search","quantization"}, "estimated_recall",
+ * "estimated_latency_ms", "estimated_memory_bytes", "estimated_build_seconds", "profile",
+ * "notes"}`; the `config` keys can be passed to `needle_db_create_collection`'s config as they
+ * are. Impossible constraints are NEEDLE_INVALID_ARGUMENT; malformed JSON NEEDLE_INVALID_JSON or
+ * NEEDLE_INVALID_CONFIG.
+ *
+ * Ownership: on NEEDLE_OK `*out_json` receives a string owned by the caller; free it with
+ * `needle_string_free`. Thread safety: safe from any thread.
+ *
+ * # Safety
+ * `constraints_json` is NULL or NUL-terminated; `out_json` NULL or writable.
+ * `err` is NULL or an initialised `needle_error` (see there).
+ */
+needle_status needle_auto_tune(const char *constraints_json,
+                               char **out_json,
+                               struct needle_error *err);
 
 /**
  * Frees hits returned by `needle_collection_search`. NULL is a no-op.

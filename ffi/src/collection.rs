@@ -53,7 +53,7 @@ impl Opaque for needle_collection {
 ///
 /// # Safety
 /// As for `handle::borrow`.
-unsafe fn coll<'a>(c: *const needle_collection) -> FfiResult<&'a Collection> {
+pub(crate) unsafe fn coll<'a>(c: *const needle_collection) -> FfiResult<&'a Collection> {
     // SAFETY: caller's contract.
     let h: &CollectionHandle = unsafe { borrow(c, "collection")? };
     bind_slot(&h.errors);
@@ -74,6 +74,24 @@ pub(crate) unsafe fn rows<'a>(vectors: *const f32, count: usize, dim: usize, par
     let n = count.checked_mul(dim).ok_or_else(|| FfiError::invalid("count * dim overflows"))?;
     // SAFETY: caller's contract.
     unsafe { slice_arg(vectors, n, param) }
+}
+
+/// The arguments of a single-query search: the live collection, the query (`dim` floats) and
+/// the parsed parameters.
+///
+/// # Safety
+/// As for [`coll`], [`rows`] and `handle::opt_str_arg`.
+pub(crate) unsafe fn query_args<'a>(
+    collection: *const needle_collection,
+    query: *const f32,
+    dim: usize,
+    k: usize,
+    params_json: *const c_char,
+) -> FfiResult<(&'a Collection, &'a [f32], needle_api::SearchParams)> {
+    // SAFETY: caller's contract.
+    let (c, q, json) =
+        unsafe { (coll(collection)?, rows(query, 1, dim, "query")?, opt_str_arg(params_json, "params_json")?) };
+    Ok((c, q, config::search(k, json)?))
 }
 
 /// Frees a collection handle. NULL is a no-op. The collection itself is unaffected.
@@ -407,7 +425,11 @@ pub unsafe extern "C" fn needle_collection_delete_batch(
 /// The `k` nearest vectors to `query` (`dim` floats), closest first; `k` is 1 to NEEDLE_MAX_K
 /// (otherwise NEEDLE_INVALID_ARGUMENT). `params_json` may be NULL or
 /// a JSON object with any of `"ef_search"`, `"include_metadata"` (default true),
-/// `"rescore_factor"`, `"filter"` (NEEDLE_INVALID_FILTER until metadata filters exist).
+/// `"rescore_factor"`, `"strategy"` (`"graph"`, `"filtered-graph"` or `"exact"`, overriding the
+/// planner) and `"filter"`: a metadata filter in the Rust and HTTP syntax, e.g.
+/// `{"lang": "en", "year": {"$gte": 2020}}` (operators `$eq $ne $gt $gte $lt $lte $in $nin
+/// $exists $and $or $not`, dotted paths); with a filter there are `min(k, matches)` hits. A
+/// malformed filter is NEEDLE_INVALID_FILTER.
 ///
 /// Ownership: on NEEDLE_OK `*out` receives hits owned by the caller; free them with
 /// `needle_hits_free`. Thread safety: searches on one collection run in parallel.
@@ -428,22 +450,15 @@ pub unsafe extern "C" fn needle_collection_search(
 ) -> needle_status {
     ffi_guard!(err, {
         // SAFETY: pointer contracts are the caller's, as documented above.
-        let (c, q, json, out) = unsafe {
-            (
-                coll(collection)?,
-                rows(query, 1, dim, "query")?,
-                opt_str_arg(params_json, "params_json")?,
-                out_arg(out, "out")?,
-            )
-        };
-        let params = config::search(k, json)?;
+        let ((c, q, params), out) =
+            unsafe { (query_args(collection, query, dim, k, params_json)?, out_arg(out, "out")?) };
         out.write(new_hits(&c.search_with(q, &params)?));
         Ok(())
     })
 }
 
 /// Searches `count` queries (`count * dim` floats, row-major) in parallel; parameters as for
-/// `needle_collection_search`.
+/// `needle_collection_search` (a filter is resolved once for the whole batch).
 ///
 /// Ownership: on NEEDLE_OK `*out` receives one `needle_hits` per query, owned by the caller; free
 /// them all with `needle_hits_list_free`.
@@ -477,6 +492,38 @@ pub unsafe extern "C" fn needle_collection_search_batch(
         let qs: Vec<Vec<f32>> =
             if dim == 0 { vec![Vec::new(); count] } else { data.chunks(dim).map(<[f32]>::to_vec).collect() };
         out.write(new_hits_list(&c.batch_search(&qs, k, Some(&params))?));
+        Ok(())
+    })
+}
+
+/// Like `needle_collection_search`, and explains how the query ran: `*out_json` receives
+/// `{"results": [{"id", "distance", "metadata"}…], "profile": {"strategy", "index", "k", "ef",
+/// "live", "filter_matches", "selectivity", "layers_traversed", "nodes_visited",
+/// "distance_computations", "quantized", "candidates_rescored", "returned", "phases": {"filter_us",
+/// "plan_us", "search_us", "rescore_us", "fetch_us", "total_us"}}}`.
+///
+/// Ownership: on NEEDLE_OK `*out_json` receives a string owned by the caller; free it with
+/// `needle_string_free`.
+///
+/// # Safety
+/// As for `needle_collection_search`; `out_json` NULL or writable.
+/// `err` is NULL or an initialised `needle_error` (see there).
+#[no_mangle]
+pub unsafe extern "C" fn needle_collection_search_explain(
+    collection: *const needle_collection,
+    query: *const f32,
+    dim: usize,
+    k: usize,
+    params_json: *const c_char,
+    out_json: *mut *mut c_char,
+    err: *mut needle_error,
+) -> needle_status {
+    ffi_guard!(err, {
+        // SAFETY: pointer contracts are the caller's, as documented above.
+        let ((c, q, params), out) =
+            unsafe { (query_args(collection, query, dim, k, params_json)?, out_arg(out_json, "out_json")?) };
+        let explained = c.search_explain_with(q, &params)?;
+        out.write(new_string(&serde_json::to_string(&explained).map_err(needle_core::Error::from)?));
         Ok(())
     })
 }

@@ -2,7 +2,8 @@
 //! Unknown keys are errors (a typo must not be silently ignored).
 
 use needle_api::{
-    CollectionConfig, DatabaseConfig, DistanceFunction, Durability, EncryptionConfig, QuantizationType, SearchParams,
+    CollectionConfig, DatabaseConfig, DistanceFunction, Durability, EncryptionConfig, Filter, HybridParams,
+    PerformanceProfile, QuantizationType, SearchParams, Strategy, TuningConstraints,
 };
 use serde::Deserialize;
 
@@ -162,18 +163,33 @@ struct SearchJson {
     include_metadata: Option<bool>,
     rescore_factor: Option<usize>,
     filter: Option<serde_json::Value>,
+    strategy: Option<String>,
 }
 
-/// `{"ef_search":N, "include_metadata":bool, "rescore_factor":N, "filter":{…}}`; every key optional.
+/// A metadata filter in the Rust/HTTP syntax; JSON `null` means none.
+fn filter(v: Option<serde_json::Value>) -> FfiResult<Option<Filter>> {
+    match v {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(f) => Ok(Some(Filter::parse(&f)?)),
+    }
+}
+
+/// A metadata filter given as JSON text (NULL or `null` = none).
+pub(crate) fn filter_str(json: Option<&str>) -> FfiResult<Option<Filter>> {
+    json.map(|s| parse::<serde_json::Value>(s, "filter")).transpose().and_then(filter)
+}
+
+/// `{"ef_search":N, "include_metadata":bool, "rescore_factor":N, "filter":{…},
+/// "strategy":"graph"|"filtered-graph"|"exact"}`; every key optional.
 pub(crate) fn search(k: usize, json: Option<&str>) -> FfiResult<SearchParams> {
     let mut p = SearchParams::new(k);
     let Some(json) = json else { return Ok(p) };
     let j: SearchJson = parse(json, "search parameters")?;
-    if j.filter.is_some() {
-        return Err(FfiError::new(
-            needle_status::NEEDLE_INVALID_FILTER,
-            "search parameters: metadata filters are not available in this build yet",
-        ));
+    if let Some(f) = filter(j.filter)? {
+        p = p.with_filter(f);
+    }
+    if let Some(s) = j.strategy {
+        p = p.with_strategy(s.parse::<Strategy>()?);
     }
     if let Some(v) = j.ef_search {
         p = p.with_ef_search(v);
@@ -185,6 +201,75 @@ pub(crate) fn search(k: usize, json: Option<&str>) -> FfiResult<SearchParams> {
         p = p.with_rescore_factor(v);
     }
     Ok(p)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HybridJson {
+    vector_weight: Option<f32>,
+    text_weight: Option<f32>,
+    rrf_k: Option<f32>,
+    candidates: Option<usize>,
+    ef_search: Option<usize>,
+    include_metadata: Option<bool>,
+    filter: Option<serde_json::Value>,
+}
+
+/// `{"vector_weight":1, "text_weight":1, "rrf_k":60, "candidates":N, "ef_search":N,
+/// "include_metadata":bool, "filter":{…}}`; every key optional.
+pub(crate) fn hybrid(k: usize, json: Option<&str>) -> FfiResult<HybridParams> {
+    let mut p = HybridParams::new(k);
+    let Some(json) = json else { return Ok(p) };
+    let j: HybridJson = parse(json, "hybrid parameters")?;
+    p = p.with_weights(j.vector_weight.unwrap_or(1.0), j.text_weight.unwrap_or(1.0));
+    if let Some(f) = filter(j.filter)? {
+        p = p.with_filter(f);
+    }
+    if let Some(v) = j.rrf_k {
+        p = p.with_rrf_k(v);
+    }
+    if let Some(v) = j.candidates {
+        p = p.with_candidates(v);
+    }
+    if let Some(v) = j.ef_search {
+        p = p.with_ef_search(v);
+    }
+    if let Some(v) = j.include_metadata {
+        p = p.with_include_metadata(v);
+    }
+    Ok(p)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TuneJson {
+    num_vectors: usize,
+    dimensions: usize,
+    profile: Option<PerformanceProfile>,
+    memory_budget: Option<u64>,
+    latency_target_ms: Option<f64>,
+    min_recall: Option<f64>,
+}
+
+/// `{"num_vectors":N, "dimensions":N, "profile":"high_recall"|"balanced"|"low_latency"|
+/// "low_memory", "memory_budget":bytes, "latency_target_ms":x, "min_recall":x}`; the first two
+/// are required.
+pub(crate) fn tuning(json: &str) -> FfiResult<TuningConstraints> {
+    let j: TuneJson = parse(json, "tuning constraints")?;
+    let mut t = TuningConstraints::new(j.num_vectors, j.dimensions);
+    if let Some(v) = j.profile {
+        t = t.with_profile(v);
+    }
+    if let Some(v) = j.memory_budget {
+        t = t.with_memory_budget(v);
+    }
+    if let Some(v) = j.latency_target_ms {
+        t = t.with_latency_target_ms(v);
+    }
+    if let Some(v) = j.min_recall {
+        t = t.with_min_recall(v);
+    }
+    Ok(t)
 }
 
 /// Metadata given as a JSON string (NULL = none).
@@ -211,7 +296,17 @@ mod tests {
         );
         assert_eq!(collection("c", 4, Some("{")).unwrap_err().status, needle_status::NEEDLE_INVALID_JSON);
         assert!(database(Some(r#"{"read_only":true}"#)).unwrap().read_only);
-        assert_eq!(search(3, Some(r#"{"filter":{}}"#)).unwrap_err().status, needle_status::NEEDLE_INVALID_FILTER);
+        assert!(search(3, Some(r#"{"filter":{"year":{"$gte":2020}}}"#)).unwrap().filter.is_some());
+        assert_eq!(
+            search(3, Some(r#"{"filter":{"year":{"$bogus":1}}}"#)).unwrap_err().status,
+            needle_status::NEEDLE_INVALID_FILTER
+        );
+        assert_eq!(
+            search(3, Some(r#"{"strategy":"sideways"}"#)).unwrap_err().status,
+            needle_status::NEEDLE_INVALID_ARGUMENT
+        );
+        assert_eq!(hybrid(3, Some(r#"{"text_weight":0.5}"#)).unwrap().text_weight, 0.5);
+        assert_eq!(tuning(r#"{"num_vectors":10}"#).unwrap_err().status, needle_status::NEEDLE_INVALID_CONFIG);
         assert_eq!(search(3, Some(r#"{"ef_search":9}"#)).unwrap().ef_search, Some(9));
         assert_eq!(metadata(Some("[1")).unwrap_err().status, needle_status::NEEDLE_INVALID_JSON);
     }

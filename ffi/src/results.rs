@@ -87,12 +87,12 @@ impl Strings {
         p
     }
 
-    fn add_json(&mut self, v: &Option<serde_json::Value>) -> *const c_char {
+    pub(crate) fn add_json(&mut self, v: &Option<serde_json::Value>) -> *const c_char {
         v.as_ref().map_or(ptr::null(), |v| self.add(&v.to_string()))
     }
 }
 
-fn ptr_or_null<T>(v: &[T]) -> *const T {
+pub(crate) fn ptr_or_null<T>(v: &[T]) -> *const T {
     if v.is_empty() {
         ptr::null()
     } else {

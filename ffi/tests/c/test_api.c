@@ -194,7 +194,7 @@ static void test_collections(const char *dir) {
     OK(needle_collection_search(c, rows + 4 * DIM, DIM, 1, "{\"include_metadata\":false,\"ef_search\":10}", &hits, NULL));
     CHECK(hits != NULL && hits->len == 1 && strcmp(hits->hits[0].id, "v4") == 0 && hits->hits[0].metadata_json == NULL);
     needle_hits_free(hits);
-    FAILS(needle_collection_search(c, rows, DIM, 3, "{\"filter\":{\"i\":1}}", &hits, NULL), NEEDLE_INVALID_FILTER);
+    FAILS(needle_collection_search(c, rows, DIM, 3, "{\"filter\":{\"i\":{\"$bogus\":1}}}", &hits, NULL), NEEDLE_INVALID_FILTER);
     FAILS(needle_collection_search(c, rows, DIM, 0, NULL, &hits, NULL), NEEDLE_INVALID_ARGUMENT);
     FAILS(needle_collection_search(c, rows, DIM, 3, NULL, NULL, NULL), NEEDLE_NULL_PARAMETER);
 
