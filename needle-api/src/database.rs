@@ -34,6 +34,7 @@ use crate::validate;
 use crate::wal_ops::{self, WalOp};
 
 mod replica;
+mod warm_up;
 
 struct Inner {
     path: Option<PathBuf>,

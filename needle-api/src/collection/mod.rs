@@ -8,6 +8,7 @@ mod cancel;
 mod ids;
 mod records;
 mod state;
+mod warm;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
