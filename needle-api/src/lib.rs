@@ -44,7 +44,7 @@ pub mod metrics;
 #[cfg(feature = "server")]
 pub mod server;
 
-pub use collection::{Collection, CollectionInfo, VectorRecord};
+pub use collection::{BatchRow, Collection, CollectionInfo, VectorRecord};
 pub use config::{
     CollectionConfig, DatabaseConfig, DistanceFunction, QuantizationType, DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH,
     DEFAULT_HNSW_M,

@@ -35,6 +35,9 @@ pub(crate) use records::encode_entry;
 pub(crate) use records::{Reader as RecordReader, Records};
 pub(crate) use state::{Record, State};
 
+/// One item of [`Collection::insert_batch_rows`]: id, vector, metadata.
+pub type BatchRow<'a> = (&'a str, &'a [f32], Option<&'a serde_json::Value>);
+
 /// A stored vector, as returned by [`Collection::get`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VectorRecord {
@@ -209,25 +212,32 @@ impl Collection {
     /// existing ids and the rest of the batch) before anything is inserted; the error names the
     /// offending item.
     pub fn insert_batch(&self, items: &[(String, Vec<f32>, Option<serde_json::Value>)]) -> Result<()> {
+        let rows: Vec<BatchRow<'_>> = items.iter().map(|(id, v, m)| (id.as_str(), v.as_slice(), m.as_ref())).collect();
+        self.insert_batch_rows(&rows)
+    }
+
+    /// [`insert_batch`](Self::insert_batch) over borrowed rows: callers that hold their vectors in
+    /// one buffer (a numpy array, a C array) insert them without copying each into a `Vec`.
+    pub fn insert_batch_rows(&self, items: &[BatchRow<'_>]) -> Result<()> {
         #[cfg(feature = "metrics")]
         let _timer = crate::metrics::InsertTimer::start();
         self.check_writable()?;
-        for (i, (id, v, m)) in items.iter().enumerate() {
-            self.check(id, v).and_then(|()| validate::metadata(m.as_ref())).map_err(|e| match e {
+        for (i, &(id, v, m)) in items.iter().enumerate() {
+            self.check(id, v).and_then(|()| validate::metadata(m)).map_err(|e| match e {
                 Error::InvalidId(m) => Error::InvalidId(format!("batch item {i}: {m}")),
                 Error::InvalidArgument(m) => Error::InvalidArgument(format!("batch item {i}: {m}")),
                 other => other,
             })?;
         }
-        if let Some(id) = validate::repeated_id(items, |(id, _, _)| id.as_str()) {
+        if let Some(id) = validate::repeated_id(items, |&(id, _, _)| id) {
             return Err(Error::DuplicateId(format!("{id} (twice in one batch)")));
         }
         let mut st = self.shared.state.write();
         let ids = st.records.ids()?;
         if let Some((id, _, _)) = items.iter().find(|(id, _, _)| ids.contains(id)) {
-            return Err(Error::DuplicateId(id.clone()));
+            return Err(Error::DuplicateId(id.to_string()));
         }
-        let parts = items.iter().map(|(id, v, m)| (id.as_str(), v.as_slice(), m.as_ref()));
+        let parts = items.iter().copied();
         let lsn = self.log(|| wal_ops::encode_insert(self.name(), parts.clone()))?;
         st.append_batch(&self.shared.distance, parts)?;
         self.mark_dirty();
@@ -423,6 +433,17 @@ impl Collection {
     pub fn batch_search(
         &self,
         queries: &[Vec<f32>],
+        k: usize,
+        params: Option<&SearchParams>,
+    ) -> Result<Vec<Vec<SearchResult>>> {
+        let rows: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
+        self.batch_search_rows(&rows, k, params)
+    }
+
+    /// [`batch_search`](Self::batch_search) over borrowed query rows (no copy per query).
+    pub fn batch_search_rows(
+        &self,
+        queries: &[&[f32]],
         k: usize,
         params: Option<&SearchParams>,
     ) -> Result<Vec<Vec<SearchResult>>> {
