@@ -25,6 +25,8 @@ use needle_core::traits::{StorageBackend, StorageFactory, StorageOptions};
 use needle_core::{Error, Result};
 use parking_lot::Mutex;
 
+use crate::workload::next;
+
 /// Sector size for torn and garbled writes.
 const SECTOR: u64 = 512;
 
@@ -197,14 +199,6 @@ impl SimFs {
 
 fn power_lost() -> Error {
     Error::Io(std::io::Error::other("simulated power loss"))
-}
-
-/// xorshift64*: the simulator's only randomness, seeded per trial.
-pub fn next(state: &mut u64) -> u64 {
-    *state ^= *state >> 12;
-    *state ^= *state << 25;
-    *state ^= *state >> 27;
-    state.wrapping_mul(0x2545_f491_4f6c_dd1d)
 }
 
 /// Storage factory `powerloss` over one [`SimFs`].
