@@ -1033,6 +1033,61 @@ void needle_string_list_free(struct needle_string_list *list);
 void needle_string_free(char *s);
 
 /**
+ * `needle_collection_search` into caller-owned buffers. Up to `k` hits, closest first: hit `i`'s
+ * id is written NUL-terminated at `ids + i * id_stride` and its distance at `distances[i]`;
+ * `*out_len` receives the number of hits. `ids` may be NULL (ids not wanted; `id_stride` is then
+ * ignored) and so may `distances`. Metadata is never returned (`"include_metadata"` is ignored);
+ * the other `params_json` keys, the filter included, work as for `needle_collection_search`. An
+ * id that does not fit its slot fails the call with NEEDLE_INVALID_ARGUMENT; an `id_stride` of
+ * NEEDLE_MAX_ID_BYTES + 1 always fits. On error the buffers may hold partial results.
+ *
+ * Ownership: every buffer is the caller's and only borrowed for the call; nothing is returned
+ * that must be freed. Thread safety: as for `needle_collection_search`.
+ *
+ * # Safety
+ * `collection` is NULL or a live handle; `query` NULL or `dim` floats; `params_json` NULL or
+ * NUL-terminated; `ids` NULL or `k * id_stride` writable bytes; `distances` NULL or `k` writable
+ * floats; `out_len` NULL or writable.
+ * `err` is NULL or an initialised `needle_error` (see there).
+ */
+needle_status needle_collection_search_into(const struct needle_collection *collection,
+                                            const float *query,
+                                            size_t dim,
+                                            size_t k,
+                                            const char *params_json,
+                                            char *ids,
+                                            size_t id_stride,
+                                            float *distances,
+                                            size_t *out_len,
+                                            struct needle_error *err);
+
+/**
+ * `needle_collection_search_batch` into caller-owned buffers: `count` queries (`count * dim`
+ * floats, row-major) searched in parallel. Query `q`'s hit `i` goes to `ids + (q * k + i) *
+ * id_stride` and `distances[q * k + i]`; `lens[q]` receives its number of hits. Otherwise as for
+ * `needle_collection_search_into`.
+ *
+ * Ownership: every buffer is the caller's and only borrowed for the call.
+ *
+ * # Safety
+ * `collection` is NULL or a live handle; `queries` NULL or `count * dim` floats; `params_json`
+ * NULL or NUL-terminated; `ids` NULL or `count * k * id_stride` writable bytes; `distances` NULL
+ * or `count * k` writable floats; `lens` NULL or `count` writable `size_t`.
+ * `err` is NULL or an initialised `needle_error` (see there).
+ */
+needle_status needle_collection_search_batch_into(const struct needle_collection *collection,
+                                                  const float *queries,
+                                                  size_t count,
+                                                  size_t dim,
+                                                  size_t k,
+                                                  const char *params_json,
+                                                  char *ids,
+                                                  size_t id_stride,
+                                                  float *distances,
+                                                  size_t *lens,
+                                                  struct needle_error *err);
+
+/**
  * A short, stable, lowercase name for a status code (`"ok"`, `"dimension_mismatch"`, …), or
  * `"unknown"` for a number Needle does not define.
  *

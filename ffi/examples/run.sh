@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds libneedle.so and runs the C++ and Go (cgo) examples against it.
+# Builds libneedle.so and runs the C++ and Go (cgo) examples and the C search benchmark against it.
 # Usage: ffi/examples/run.sh   (from anywhere; needs g++ and go)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,3 +19,8 @@ g++ -std=c++17 -Wall -Wextra -Werror -I "$root/include" "$root/ffi/examples/cpp/
 echo "== Go (cgo) example"
 (cd "$root/ffi/examples/go" && CGO_ENABLED=1 CGO_LDFLAGS="-L$lib -Wl,-rpath,$lib" GOFLAGS=-mod=mod go build -o "$work/go-example" .)
 "$work/go-example"
+
+echo "== C: allocating search vs search into caller buffers (small run; timings are not checked)"
+gcc -O2 -std=c11 -Wall -Wextra -Werror -I "$root/include" "$root/ffi/examples/c/bench_search.c" \
+  -L "$lib" -Wl,-rpath,"$lib" -lneedle -o "$work/bench-search"
+"$work/bench-search" 2000 200

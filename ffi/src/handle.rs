@@ -148,6 +148,39 @@ pub(crate) unsafe fn opt_out_arg<T>(p: *mut T) -> Option<Out<T>> {
     NonNull::new(p).map(Out)
 }
 
+/// A caller-owned buffer of `len` `T`s that Needle writes into (possibly uninitialised memory, so
+/// it is never turned into a Rust slice: each write goes through the pointer, bounds-checked).
+pub(crate) struct OutSlice<T> {
+    ptr: NonNull<T>,
+    len: usize,
+}
+
+impl<T> OutSlice<T> {
+    /// Writes `value` at index `i`; an index past the end is a bug, reported as an error.
+    pub(crate) fn set(&mut self, i: usize, value: T) -> FfiResult<()> {
+        if i >= self.len {
+            return Err(FfiError::new(
+                needle_status::NEEDLE_INTERNAL,
+                format!("write at {i} past a buffer of {}", self.len),
+            ));
+        }
+        // SAFETY: i < len, and `opt_out_slice`'s caller promised `len` writable Ts at `ptr`.
+        unsafe { self.ptr.as_ptr().add(i).write(value) };
+        Ok(())
+    }
+}
+
+/// An optional caller buffer of `len` writable `T`s (NULL gives `None`).
+///
+/// # Safety
+/// `p` is NULL or points to `len` writable `T`s that stay valid and unaliased during the call.
+pub(crate) unsafe fn opt_out_slice<T>(p: *mut T, len: usize, param: &str) -> FfiResult<Option<OutSlice<T>>> {
+    if len.checked_mul(std::mem::size_of::<T>()).is_none_or(|b| b > isize::MAX as usize) {
+        return Err(FfiError::invalid(format!("parameter '{param}': length {len} is too large")));
+    }
+    Ok(NonNull::new(p).map(|ptr| OutSlice { ptr, len }))
+}
+
 /// A Needle-owned result: the C-visible struct first, then whatever keeps its pointers valid.
 #[repr(C)]
 pub(crate) struct Owned<C, S> {
@@ -209,6 +242,12 @@ mod tests {
             out_arg(&mut slot, "o").unwrap().write(7);
             assert_eq!(slot, 7);
             assert!(out_arg::<u32>(std::ptr::null_mut(), "o").is_err());
+            let mut buf = [0f32; 2];
+            let mut out = opt_out_slice(buf.as_mut_ptr(), 2, "b").unwrap().unwrap();
+            out.set(1, 4.0).unwrap();
+            assert!(out.set(2, 5.0).is_err());
+            assert_eq!(buf, [0.0, 4.0]);
+            assert!(opt_out_slice::<f32>(std::ptr::null_mut(), 2, "b").unwrap().is_none());
             let p = into_owned(5u64, vec![1u8, 2, 3]);
             assert_eq!(*p, 5);
             free_owned::<u64, Vec<u8>>(p);

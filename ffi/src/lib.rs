@@ -24,6 +24,7 @@ mod info;
 mod maintenance;
 mod panic;
 mod results;
+mod search_into;
 mod status;
 
 pub use collection::*;
@@ -33,4 +34,5 @@ pub use hybrid::*;
 pub use info::*;
 pub use maintenance::*;
 pub use results::*;
+pub use search_into::*;
 pub use status::*;

@@ -1,26 +1,13 @@
 /* The whole engine from C: filtered search and batch search (the Rust/HTTP filter syntax),
  * strategies, hybrid and keyword search, explain, backup, compaction, count, id paging and
  * auto_tune, each with its bad inputs. Usage: test_engine <scratch-dir> */
-#include "needle.h"
+#include "check.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures = 0;
-static needle_error err = NEEDLE_ERROR_INIT;
-
-#define CHECK(cond)                                                                          \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            failures++;                                                                      \
-            fprintf(stderr, "%s:%d: check failed: %s (last error: %s)\n", __FILE__, __LINE__, \
-                    #cond, err.message ? err.message : "");                                  \
-        }                                                                                    \
-    } while (0)
-#define OK(call) CHECK((call) == NEEDLE_OK)
-#define FAILS(call, status) CHECK((call) == (status) && err.code == (status))
 #define DIM 4
 #define N 40
 
