@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use needle_core::arena::VectorStore;
-use needle_core::format::wal::{self, WalHeader, WalWriter, WAL_HEADER_LEN};
+use needle_core::format::wal::{self, WalHeader, WalReader, WalWriter, WAL_HEADER_LEN};
 use needle_core::format::{self, SectionKind, FLAG_ENCRYPTED};
 use needle_core::{Cipher, Error, Registry, Result, StorageOptions};
 use parking_lot::{Mutex, RwLock};
@@ -49,6 +49,9 @@ struct Inner {
     log: Arc<Log>,
     /// The deferred checksum check of a mapped file (see `integrity.rs`).
     integrity: Arc<Integrity>,
+    /// Set once opening succeeded. Until then `Drop` touches no file: a failed open must leave
+    /// the database and its WAL exactly as it found them.
+    opened: AtomicBool,
     /// Held (locked) while open for writing.
     _lock: Option<std::fs::File>,
 }
@@ -183,6 +186,25 @@ fn load_file(registry: &Registry, config: &DatabaseConfig, path: &Path) -> Resul
     })
 }
 
+/// Refuses a WAL that belongs to another database or runs ahead of the file.
+fn check_wal_header(h: &WalHeader, loaded: &Loaded, wal_file: &Path) -> Result<()> {
+    if h.file_id != loaded.file_id {
+        return Err(Error::corrupted(
+            wal_file.display().to_string(),
+            0,
+            "the WAL belongs to another database (file ids differ); move it away to open the database",
+        ));
+    }
+    if h.base_generation > loaded.generation {
+        return Err(Error::corrupted(
+            wal_file.display().to_string(),
+            0,
+            format!("the WAL continues generation {} but the file is at {}", h.base_generation, loaded.generation),
+        ));
+    }
+    Ok(())
+}
+
 impl Database {
     /// Opens the database at `path`, creating an empty one when the file does not exist or is
     /// empty (0 bytes, as `mkstemp` leaves it; read-only opens never create).
@@ -208,6 +230,7 @@ impl Database {
                 cipher,
                 encryption: None,
                 integrity: Integrity::new(),
+                opened: AtomicBool::new(true),
                 _lock: None,
             }),
         }
@@ -230,6 +253,7 @@ impl Database {
             let log = Log::disabled(loaded.cipher.clone());
             let db = Self::assemble(Some(path), config, registry, &loaded, log, None);
             db.load_sections(&loaded)?;
+            db.inner.opened.store(true, Ordering::Release);
             return Ok(db);
         }
 
@@ -260,69 +284,77 @@ impl Database {
             };
             let db = Self::assemble(Some(path), config, registry, &loaded, log, Some(lock));
             db.checkpoint()?;
+            db.inner.opened.store(true, Ordering::Release);
             return Ok(db);
         }
 
         let loaded = load_file(&registry, &config, &path)?;
-        let wal_backend = storage.open(Some(&wal_file), &wal_options)?;
-        let wal_len = wal_backend.len()?;
-        let mut replayed = Vec::new();
-        let bytes =
-            if wal_len < WAL_HEADER_LEN as u64 { Vec::new() } else { wal_backend.read_vec(0, wal_len as usize)? };
-        let writer = if !wal_header_written(&bytes) {
-            // Empty, or cut short or torn while being created or reset: the header is written and
-            // synced before any record is appended, so such a log cannot hold a record.
-            if wal_len > 0 {
-                tracing::warn!(path = %wal_file.display(), "the WAL header was torn while it was being reset; starting an empty log");
-            }
-            WalWriter::create(wal_backend, WalHeader { file_id: loaded.file_id, base_generation: loaded.generation })?
-        } else {
-            let replay = wal::replay(&bytes)?;
-            let h = replay.header;
-            if h.file_id != loaded.file_id {
-                return Err(Error::corrupted(
-                    wal_file.display().to_string(),
-                    0,
-                    "the WAL belongs to another database (file ids differ); move it away to open the database",
-                ));
-            }
-            if h.base_generation > loaded.generation {
-                return Err(Error::corrupted(
-                    wal_file.display().to_string(),
-                    0,
-                    format!(
-                        "the WAL continues generation {} but the file is at {}",
-                        h.base_generation, loaded.generation
-                    ),
-                ));
-            }
-            if h.base_generation < loaded.generation {
-                // A checkpoint finished but crashed before emptying the log: its records are in the file.
-                WalWriter::create(
-                    wal_backend,
-                    WalHeader { file_id: loaded.file_id, base_generation: loaded.generation },
-                )?
-            } else {
-                if replay.torn_tail {
-                    tracing::warn!(path = %wal_file.display(), valid = replay.valid_len, "ignoring a torn WAL tail");
+        // Nothing below writes to the WAL (or creates it) until the database is fully open: a
+        // failed open leaves every file as it found it.
+        let wal_backend = match std::fs::metadata(&wal_file) {
+            Ok(_) => Some(storage.open(Some(&wal_file), &StorageOptions { read_only: false, create: false })?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e.into()),
+        };
+        let wal_len = wal_backend.as_ref().map(|b| b.len()).transpose()?.unwrap_or(0);
+        // Whether the WAL holds records to replay onto this file. An older base generation: a
+        // checkpoint finished but crashed before emptying the log, so its records are in the file.
+        let replay = match &wal_backend {
+            Some(backend) if wal_len > 0 => {
+                let head = backend.read_vec(0, wal_len.min(WAL_HEADER_LEN as u64) as usize)?;
+                if wal_header_written(&head) {
+                    let h = WalHeader::decode(&head)?;
+                    check_wal_header(&h, &loaded, &wal_file)?;
+                    h.base_generation == loaded.generation
+                } else {
+                    // Cut short or torn while being created or reset: the header is written and
+                    // synced before any record is appended, so such a log cannot hold a record.
+                    tracing::warn!(path = %wal_file.display(), "the WAL header was torn while it was being reset; starting an empty log");
+                    false
                 }
-                for r in &replay.records {
-                    let aad = wal_aad(&loaded.file_id, h.base_generation, r.seq);
-                    let payload = loaded.cipher.open(&r.payload, &aad).map_err(|_| {
-                        Error::corrupted(wal_file.display().to_string(), r.seq, "WAL record failed authentication")
-                    })?;
-                    replayed.push((r.seq, wal_ops::decode(&payload)?));
-                }
-                WalWriter::resume(wal_backend, &replay)?
+            }
+            _ => false,
+        };
+        let log = Log::new(None, config.durability, loaded.cipher.clone(), loaded.file_id);
+        let db = Self::assemble(Some(path), config, registry, &loaded, log.clone(), Some(lock));
+        db.load_sections(&loaded)?;
+        let writer = match wal_backend {
+            Some(backend) if replay => {
+                let end = db.replay_wal(&*backend, &wal_file)?;
+                WalWriter::resume(backend, &end)?
+            }
+            backend => {
+                let backend = match backend {
+                    Some(b) => b,
+                    None => storage.open(Some(&wal_file), &wal_options)?,
+                };
+                WalWriter::create(backend, WalHeader { file_id: loaded.file_id, base_generation: loaded.generation })?
             }
         };
-        let log = Log::new(Some(writer), config.durability, loaded.cipher.clone(), loaded.file_id);
-        let db = Self::assemble(Some(path), config, registry, &loaded, log, Some(lock));
-        db.load_sections(&loaded)?;
-        for (seq, op) in replayed {
-            db.apply(op).map_err(|e| Error::corrupted("wal", seq, format!("replaying record {seq}: {e}")))?;
-        }
+        log.attach(writer);
+        db.inner.opened.store(true, Ordering::Release);
         Ok(db)
+    }
+
+    /// Applies every valid record of the WAL in `backend`, streaming it (see `WalReader`), and
+    /// says where the valid log ends.
+    fn replay_wal(&self, backend: &dyn needle_core::StorageBackend, wal_file: &Path) -> Result<wal::WalEnd> {
+        let inner = &self.inner;
+        let mut reader = WalReader::open(backend)?;
+        let base = reader.header().base_generation;
+        while let Some(r) = reader.next_record()? {
+            let aad = wal_aad(&inner.file_id, base, r.seq);
+            let payload = inner.cipher.open(&r.payload, &aad).map_err(|_| {
+                Error::corrupted(wal_file.display().to_string(), r.seq, "WAL record failed authentication")
+            })?;
+            let op = wal_ops::decode(&payload)?;
+            self.apply(op).map_err(|e| Error::corrupted("wal", r.seq, format!("replaying record {}: {e}", r.seq)))?;
+        }
+        let end = reader.finish()?;
+        if end.torn_tail {
+            tracing::warn!(path = %wal_file.display(), valid = end.valid_len, "ignoring a torn WAL tail");
+        }
+        Ok(end)
     }
 
     fn assemble(
@@ -346,6 +378,7 @@ impl Database {
                 encryption: loaded.encryption.clone(),
                 log,
                 integrity: Integrity::new(),
+                opened: AtomicBool::new(false),
                 _lock: lock,
             }),
         }
@@ -661,11 +694,14 @@ fn checkpoint(inner: &Inner) -> Result<()> {
 impl Drop for Inner {
     fn drop(&mut self) {
         let Some(path) = self.path.clone() else { return };
-        // A read-only handle has nothing left to protect: stop reading the map.
-        if self.config.read_only {
+        let opened = self.opened.load(Ordering::Acquire);
+        // A read-only handle, or one that never finished opening, has nothing left to protect:
+        // stop reading the map.
+        if self.config.read_only || !opened {
             self.integrity.cancel();
         }
-        if self.config.read_only || self.log.failure().is_some() {
+        // A failed open leaves the WAL alone: it may hold every write since the last checkpoint.
+        if self.config.read_only || !opened || self.log.failure().is_some() {
             return;
         }
         if self.dirty.load(Ordering::Acquire) {

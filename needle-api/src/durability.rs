@@ -91,12 +91,23 @@ impl Log {
             synced_cv: Condvar::new(),
             synced_mx: Mutex::new(()),
         });
-        if let Durability::Batched(ms) = durability {
-            if log.wal.lock().is_some() {
-                spawn_syncer(Arc::downgrade(&log), Duration::from_millis(ms.max(1)));
+        log.start_syncer();
+        log
+    }
+
+    fn start_syncer(self: &Arc<Self>) {
+        if let Durability::Batched(ms) = self.durability {
+            if self.wal.lock().is_some() {
+                spawn_syncer(Arc::downgrade(self), Duration::from_millis(ms.max(1)));
             }
         }
-        log
+    }
+
+    /// Starts logging to `writer`: a database being opened attaches its WAL only once replay has
+    /// succeeded, so a failed open never writes to (or truncates) the log.
+    pub fn attach(self: &Arc<Self>, writer: WalWriter) {
+        *self.wal.lock() = Some(Wal { writer, appended_lsn: 0 });
+        self.start_syncer();
     }
 
     /// Whether writes are logged at all.
@@ -220,9 +231,10 @@ impl Log {
         self.wal.lock().as_ref().map_or(0, |w| w.writer.len())
     }
 
-    /// Stops logging (the handle is closing); returns whether the log held no records.
+    /// Stops logging (the handle is closing); returns true only when a log was attached and held
+    /// no records, i.e. when its file may be removed.
     pub fn close(&self) -> bool {
-        self.wal.lock().take().is_none_or(|w| w.writer.is_empty())
+        self.wal.lock().take().is_some_and(|w| w.writer.is_empty())
     }
 }
 

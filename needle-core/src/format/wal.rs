@@ -21,6 +21,10 @@
 //! chain or out-of-order sequence — and treats everything from there as a torn tail: a crash
 //! while appending loses at most the record being written, never one acknowledged before it.
 
+mod reader;
+
+pub use reader::{WalEnd, WalReader, WalRecord, READ_WINDOW};
+
 use super::super::{Error, Result, StorageBackend};
 
 /// First bytes of a WAL file.
@@ -78,27 +82,14 @@ impl WalHeader {
     }
 }
 
-/// One replayed record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WalRecord {
-    /// Its sequence number.
-    pub seq: u64,
-    /// Its payload.
-    pub payload: Vec<u8>,
-}
-
-/// What replay found.
+/// A whole log read into memory by [`replay`] (tests and tools; recovery streams with
+/// [`WalReader`] instead).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Replay {
-    /// The header.
-    pub header: WalHeader,
     /// Valid records, in order.
     pub records: Vec<WalRecord>,
-    /// Bytes of the file that are valid (header + records); anything after is a torn tail.
-    pub valid_len: u64,
-    /// Whether bytes after the last valid record were ignored.
-    pub torn_tail: bool,
-    last_crc: u32,
+    /// Where the valid log ends.
+    pub end: WalEnd,
 }
 
 fn chain_crc(prev: u32, seq: u64, payload: &[u8]) -> u32 {
@@ -112,26 +103,13 @@ fn chain_crc(prev: u32, seq: u64, payload: &[u8]) -> u32 {
 
 /// Decodes a whole WAL file's bytes. Only a bad header is an error; bad records end the replay.
 pub fn replay(bytes: &[u8]) -> Result<Replay> {
-    let header = WalHeader::decode(bytes)?;
-    let mut pos = WAL_HEADER_LEN;
-    let mut prev = header.crc();
+    let storage = crate::storage::MemoryStorage::read_only(bytes.to_vec());
+    let mut reader = WalReader::open(&storage)?;
     let mut records = Vec::new();
-    while let Some(h) = bytes.get(pos..pos + RECORD_HEADER_LEN) {
-        let n = u32::from_le_bytes(h[0..4].try_into().expect("4 bytes")) as usize;
-        let seq = u64::from_le_bytes(h[4..12].try_into().expect("8 bytes"));
-        let crc = u32::from_le_bytes(h[12..16].try_into().expect("4 bytes"));
-        if n > MAX_RECORD_LEN || seq != records.len() as u64 + 1 {
-            break;
-        }
-        let Some(payload) = bytes.get(pos + RECORD_HEADER_LEN..pos + RECORD_HEADER_LEN + n) else { break };
-        if chain_crc(prev, seq, payload) != crc {
-            break;
-        }
-        prev = crc;
-        records.push(WalRecord { seq, payload: payload.to_vec() });
-        pos += RECORD_HEADER_LEN + n;
+    while let Some(r) = reader.next_record()? {
+        records.push(r);
     }
-    Ok(Replay { header, records, valid_len: pos as u64, torn_tail: pos < bytes.len(), last_crc: prev })
+    Ok(Replay { records, end: reader.finish()? })
 }
 
 /// Appends records to a WAL through a [`StorageBackend`].
@@ -142,30 +120,44 @@ pub struct WalWriter {
     end: u64,
     last_crc: u32,
     next_seq: u64,
+    max_record: usize,
 }
 
 impl WalWriter {
     /// Starts an empty log (truncating whatever the backend held) and syncs it.
     pub fn create(backend: Box<dyn StorageBackend>, header: WalHeader) -> Result<WalWriter> {
-        let mut w = WalWriter { backend, header, end: 0, last_crc: 0, next_seq: 1 };
+        let mut w = WalWriter { backend, header, end: 0, last_crc: 0, next_seq: 1, max_record: MAX_RECORD_LEN };
         w.reset(header.base_generation)?;
         Ok(w)
     }
 
-    /// Continues a log after [`replay`]: cuts the torn tail (if any) and appends after the last
-    /// valid record.
-    pub fn resume(backend: Box<dyn StorageBackend>, replay: &Replay) -> Result<WalWriter> {
-        if replay.torn_tail {
-            backend.set_len(replay.valid_len)?;
+    /// Continues a log read to its `end` by a [`WalReader`]: cuts the torn tail (if any) and
+    /// appends after the last valid record.
+    pub fn resume(backend: Box<dyn StorageBackend>, end: &WalEnd) -> Result<WalWriter> {
+        if end.torn_tail {
+            backend.set_len(end.valid_len)?;
             backend.sync()?;
         }
         Ok(WalWriter {
             backend,
-            header: replay.header,
-            end: replay.valid_len,
-            last_crc: replay.last_crc,
-            next_seq: replay.records.len() as u64 + 1,
+            header: end.header,
+            end: end.valid_len,
+            last_crc: end.last_crc,
+            next_seq: end.records + 1,
+            max_record: MAX_RECORD_LEN,
         })
+    }
+
+    /// Lowers the largest payload [`append`](Self::append) accepts (never above
+    /// [`MAX_RECORD_LEN`], which replay enforces).
+    pub fn with_max_record(mut self, bytes: usize) -> WalWriter {
+        self.max_record = bytes.min(MAX_RECORD_LEN);
+        self
+    }
+
+    /// The largest payload [`append`](Self::append) accepts.
+    pub fn max_record(&self) -> usize {
+        self.max_record
     }
 
     /// The header in force.
@@ -189,14 +181,10 @@ impl WalWriter {
     }
 
     /// Appends one record (written, not synced) and returns its sequence number. On error the
-    /// log's logical end does not move, so a partial write is a torn tail for replay.
+    /// log's logical end does not move, so a partial write is a torn tail for replay. A payload
+    /// over [`max_record`](Self::max_record) is refused before any byte is written.
     pub fn append(&mut self, payload: &[u8]) -> Result<u64> {
-        if payload.len() > MAX_RECORD_LEN {
-            return Err(Error::InvalidArgument(format!(
-                "a write of {} bytes exceeds the 1 GiB record limit",
-                payload.len()
-            )));
-        }
+        self.check_size(payload.len())?;
         let seq = self.next_seq;
         let crc = chain_crc(self.last_crc, seq, payload);
         let mut head = [0u8; RECORD_HEADER_LEN];
@@ -211,6 +199,17 @@ impl WalWriter {
         self.last_crc = crc;
         self.next_seq += 1;
         Ok(seq)
+    }
+
+    /// `Err(InvalidArgument)` when a payload of `len` bytes is over the record limit.
+    pub fn check_size(&self, len: usize) -> Result<()> {
+        if len > self.max_record {
+            return Err(Error::InvalidArgument(format!(
+                "a write of {len} bytes exceeds the write-ahead log's record limit of {} bytes; split it into smaller batches",
+                self.max_record
+            )));
+        }
+        Ok(())
     }
 
     /// Makes every appended record durable.
@@ -255,12 +254,12 @@ mod tests {
         let r = replay(&bytes(&w)).unwrap();
         assert_eq!(r.records.len(), 20);
         assert_eq!(r.records[5].payload, vec![5u8; 15]);
-        assert!(!r.torn_tail);
-        assert_eq!(r.header.base_generation, 3);
+        assert!(!r.end.torn_tail);
+        assert_eq!(r.end.header.base_generation, 3);
         // Resuming continues the chain.
         let copy = MemoryStorage::new();
         copy.write_at(0, &bytes(&w)).unwrap();
-        let mut w2 = WalWriter::resume(Box::new(copy), &r).unwrap();
+        let mut w2 = WalWriter::resume(Box::new(copy), &r.end).unwrap();
         w2.append(b"more").unwrap();
         let r2 = replay(&bytes(&w2)).unwrap();
         assert_eq!(r2.records.len(), 21);
@@ -287,7 +286,7 @@ mod tests {
             let r = replay(&b).unwrap();
             let first_bad = ends.iter().position(|&e| e > i).unwrap();
             assert_eq!(r.records.len(), first_bad, "flip at {i}");
-            assert!(r.torn_tail);
+            assert!(r.end.torn_tail);
         }
         for i in 0..WAL_HEADER_LEN {
             let mut b = full.clone();
@@ -304,7 +303,7 @@ mod tests {
         assert!(w.is_empty());
         let r = replay(&bytes(&w)).unwrap();
         assert_eq!(r.records.len(), 0);
-        assert_eq!(r.header.base_generation, 4);
+        assert_eq!(r.end.header.base_generation, 4);
         // A record from the old epoch appended after a reset header does not chain.
         let mut stale = bytes(&w);
         stale.extend_from_slice(&bytes(&writer())[WAL_HEADER_LEN..]);
