@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds libneedle.so and runs the C++ and Go (cgo) examples and the C search benchmark against it.
+# Builds libneedle.so and runs against it: the C++ and Go (cgo) examples, the Go package's tests
+# (ffi/go/needle) and the C search benchmark (small).
 # Usage: ffi/examples/run.sh   (from anywhere; needs g++ and go)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,6 +20,16 @@ g++ -std=c++17 -Wall -Wextra -Werror -I "$root/include" "$root/ffi/examples/cpp/
 echo "== Go (cgo) example"
 (cd "$root/ffi/examples/go" && CGO_ENABLED=1 CGO_LDFLAGS="-L$lib -Wl,-rpath,$lib" GOFLAGS=-mod=mod go build -o "$work/go-example" .)
 "$work/go-example"
+
+echo "== Go package ffi/go/needle: gofmt, go vet, go test"
+(
+  cd "$root/ffi/go/needle"
+  unformatted=$(gofmt -l .)
+  [ -z "$unformatted" ] || { echo "gofmt needed: $unformatted" >&2; exit 1; }
+  export CGO_ENABLED=1 CGO_LDFLAGS="-L$lib -Wl,-rpath,$lib" GOFLAGS=-mod=mod
+  go vet ./...
+  go test -count=1 ./...
+)
 
 echo "== C: allocating search vs search into caller buffers (small run; timings are not checked)"
 gcc -O2 -std=c11 -Wall -Wextra -Werror -I "$root/include" "$root/ffi/examples/c/bench_search.c" \
