@@ -13,7 +13,7 @@
 //! WAL's recorded generation tells which). Closing a changed database checkpoints it and removes
 //! the empty WAL.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -342,13 +342,15 @@ impl Database {
         let inner = &self.inner;
         let mut reader = WalReader::open(backend)?;
         let base = reader.header().base_generation;
+        let mut dropped = HashSet::new();
         while let Some(r) = reader.next_record()? {
             let aad = wal_aad(&inner.file_id, base, r.seq);
             let payload = inner.cipher.open(&r.payload, &aad).map_err(|_| {
                 Error::corrupted(wal_file.display().to_string(), r.seq, "WAL record failed authentication")
             })?;
             let op = wal_ops::decode(&payload)?;
-            self.apply(op).map_err(|e| Error::corrupted("wal", r.seq, format!("replaying record {}: {e}", r.seq)))?;
+            self.apply(op, &mut dropped)
+                .map_err(|e| Error::corrupted("wal", r.seq, format!("replaying record {}: {e}", r.seq)))?;
         }
         let end = reader.finish()?;
         if end.torn_tail {
@@ -384,11 +386,29 @@ impl Database {
         }
     }
 
-    /// Applies one replayed WAL operation (no logging: it is already durable).
-    fn apply(&self, op: WalOp) -> Result<()> {
+    /// Applies one replayed WAL operation (no logging: it is already durable). `dropped` holds the
+    /// collections this log dropped and did not recreate: a write to one of them after its drop
+    /// can only be a leftover of a writer that raced the drop in an older version (see
+    /// `drop_collection`); it is skipped rather than making the database unopenable.
+    fn apply(&self, op: WalOp, dropped: &mut HashSet<String>) -> Result<()> {
+        if let WalOp::Insert { collection, .. } | WalOp::Upsert { collection, .. } | WalOp::Delete { collection, .. } =
+            &op
+        {
+            if dropped.contains(collection) {
+                tracing::warn!(collection = %collection, "skipping a WAL record written after its collection was dropped");
+                return Ok(());
+            }
+        }
         match op {
-            WalOp::Create(config) => self.create_unlogged(config).map(|_| ()),
-            WalOp::Drop(name) => self.drop_unlogged(&name),
+            WalOp::Create(config) => {
+                dropped.remove(&config.name);
+                self.create_unlogged(config).map(|_| ())
+            }
+            WalOp::Drop(name) => {
+                self.drop_unlogged(&name)?;
+                dropped.insert(name);
+                Ok(())
+            }
             WalOp::Insert { collection, items } => self.collection(&collection)?.replay_insert(items),
             WalOp::Upsert { collection, item } => self.collection(&collection)?.replay_upsert(item),
             WalOp::Delete { collection, id } => self.collection(&collection)?.replay_delete(&id),
@@ -551,13 +571,15 @@ impl Database {
     pub fn drop_collection(&self, name: &str) -> Result<()> {
         self.check_writable()?;
         let mut map = self.inner.collections.write();
-        if !map.contains_key(name) {
-            return Err(Error::CollectionNotFound(name.into()));
-        }
+        let c = map.get(name).cloned().ok_or_else(|| Error::CollectionNotFound(name.into()))?;
+        // The collection's own write lock (taken after the map's, as everywhere): a write to it
+        // has either appended its record already or will see `dropped` under this lock, so the
+        // WAL never holds a record of the collection after its drop.
+        let st = c.shared.state.write();
         let lsn = if self.inner.log.is_enabled() { self.inner.log.append(wal_ops::encode_drop(name))? } else { 0 };
-        if let Some(c) = map.remove(name) {
-            c.shared.dropped.store(true, Ordering::Release);
-        }
+        c.shared.dropped.store(true, Ordering::Release);
+        map.remove(name);
+        drop(st);
         drop(map);
         self.inner.dirty.store(true, Ordering::Release);
         self.inner.log.commit(lsn)

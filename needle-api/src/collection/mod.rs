@@ -159,6 +159,15 @@ impl Collection {
         Ok(())
     }
 
+    /// Takes the collection's write lock and checks again, under it, that the collection may be
+    /// written: `drop_collection` takes the same lock to mark it dropped, so no record of this
+    /// collection can reach the WAL after its drop record.
+    fn lock_for_write(&self) -> Result<parking_lot::RwLockWriteGuard<'_, State>> {
+        let st = self.shared.state.write();
+        self.check_writable()?;
+        Ok(st)
+    }
+
     pub(crate) fn check_vector(&self, v: &[f32]) -> Result<()> {
         let d = &self.shared.distance;
         validate::vector(v, self.dimensions(), d.needs_norms(), d.id())
@@ -187,7 +196,7 @@ impl Collection {
         validate::id(id)?;
         self.check_vector(vector)?;
         validate::metadata(metadata.as_ref())?;
-        let mut st = self.shared.state.write();
+        let mut st = self.lock_for_write()?;
         if st.records.ids()?.contains(id) {
             return Err(Error::DuplicateId(id.to_string()));
         }
@@ -232,7 +241,7 @@ impl Collection {
         if let Some(id) = validate::repeated_id(items, |&(id, _, _)| id) {
             return Err(Error::DuplicateId(format!("{id} (twice in one batch)")));
         }
-        let mut st = self.shared.state.write();
+        let mut st = self.lock_for_write()?;
         let ids = st.records.ids()?;
         if let Some((id, _, _)) = items.iter().find(|(id, _, _)| ids.contains(id)) {
             return Err(Error::DuplicateId(id.to_string()));
@@ -254,7 +263,7 @@ impl Collection {
         validate::id(id)?;
         self.check_vector(vector)?;
         validate::metadata(metadata.as_ref())?;
-        let mut st = self.shared.state.write();
+        let mut st = self.lock_for_write()?;
         let lsn = self.log(|| wal_ops::encode_upsert(self.name(), id, vector, metadata.as_ref()))?;
         let replaced = st.remove(id)?;
         st.append(&self.shared.distance, Record { id: id.to_string(), metadata }, vector)?;
@@ -276,7 +285,7 @@ impl Collection {
     /// Deletes `id`; returns whether it existed.
     pub fn delete(&self, id: &str) -> Result<bool> {
         self.check_writable()?;
-        let mut st = self.shared.state.write();
+        let mut st = self.lock_for_write()?;
         if !st.records.ids()?.contains(id) {
             return Ok(false);
         }
@@ -331,7 +340,7 @@ impl Collection {
     /// now; the file shrinks at the next `save()` (`Database::compact` does both).
     pub fn compact(&self) -> Result<()> {
         self.check_writable()?;
-        let mut st = self.shared.state.write();
+        let mut st = self.lock_for_write()?;
         if st.store.len() == st.live() {
             return Ok(());
         }
