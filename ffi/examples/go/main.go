@@ -19,9 +19,15 @@ import (
 	"unsafe"
 )
 
-func check(s C.needle_status) {
-	if s != C.NEEDLE_OK {
-		panic(fmt.Sprintf("%s: %s", C.GoString(C.needle_status_str(C.int32_t(s))), C.GoString(C.needle_last_error_message())))
+// check runs one call with its own needle_error, so the message is that call's even though
+// goroutines move between OS threads (never read needle_last_error_message from Go).
+// ffi/go/needle wraps all of this in a package.
+func check(f func(e *C.needle_error) C.needle_status) {
+	var e C.needle_error
+	if s := f(&e); s != C.NEEDLE_OK {
+		msg := fmt.Sprintf("%s: %s", C.GoString(C.needle_status_str(C.int32_t(s))), C.GoString(e.message))
+		C.needle_error_clear(&e)
+		panic(msg)
 	}
 }
 
@@ -33,7 +39,7 @@ func main() {
 	fmt.Printf("libneedle %s from Go\n", C.GoString(C.needle_version()))
 
 	var db *C.needle_db
-	check(C.needle_db_open_memory(&db, nil))
+	check(func(e *C.needle_error) C.needle_status { return C.needle_db_open_memory(&db, e) })
 	defer C.needle_db_close(db, nil)
 
 	name := C.CString("points")
@@ -41,7 +47,9 @@ func main() {
 	cfg := C.CString(`{"distance":"euclidean","index":"flat"}`)
 	defer C.free(unsafe.Pointer(cfg))
 	var coll *C.needle_collection
-	check(C.needle_db_create_collection(db, name, 2, cfg, &coll, nil))
+	check(func(e *C.needle_error) C.needle_status {
+		return C.needle_db_create_collection(db, name, 2, cfg, &coll, e)
+	})
 	defer C.needle_collection_free(coll)
 
 	// Vectors go in as C arrays (cgo forbids passing Go memory that holds Go pointers; floats are fine).
@@ -49,13 +57,17 @@ func main() {
 	for id, p := range points {
 		cid := C.CString(id)
 		v := [2]C.float{C.float(p[0]), C.float(p[1])}
-		check(C.needle_collection_insert(coll, cid, &v[0], 2, nil, nil))
+		check(func(e *C.needle_error) C.needle_status {
+			return C.needle_collection_insert(coll, cid, &v[0], 2, nil, e)
+		})
 		C.free(unsafe.Pointer(cid))
 	}
 
 	q := [2]C.float{0.9, 0.2}
 	var hits *C.needle_hits
-	check(C.needle_collection_search(coll, &q[0], 2, 3, nil, &hits, nil))
+	check(func(e *C.needle_error) C.needle_status {
+		return C.needle_collection_search(coll, &q[0], 2, 3, nil, &hits, e)
+	})
 	defer C.needle_hits_free(hits)
 	list := unsafe.Slice(hits.hits, hits.len)
 	for _, h := range list {
@@ -66,6 +78,6 @@ func main() {
 		os.Exit(1)
 	}
 	var n C.size_t
-	check(C.needle_collection_count(coll, &n, nil))
+	check(func(e *C.needle_error) C.needle_status { return C.needle_collection_count(coll, &n, e) })
 	fmt.Printf("count %d\ngo example: ok\n", n)
 }
