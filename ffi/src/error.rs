@@ -195,3 +195,31 @@ pub extern "C" fn needle_last_error_message() -> *const c_char {
     // Reading a thread-local cannot panic here except during thread teardown; fall back to "".
     LAST_ERROR.try_with(|slot| slot.borrow().as_ptr()).unwrap_or(c"".as_ptr())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    #[test]
+    fn handle_messages_outlive_later_failures_and_successes_clear_the_code() {
+        let slot = ErrorSlot::default();
+        assert_eq!(slot.code(), 0);
+        slot.record(needle_status::NEEDLE_IO, "first");
+        let first = slot.message();
+        // A reader holding `first` while other threads fail RETIRED - 1 more times still reads it.
+        for i in 0..RETIRED - 1 {
+            slot.record(needle_status::NEEDLE_INVALID_ID, &format!("later {i}"));
+        }
+        // SAFETY: `first` is still retained by the slot (fewer than RETIRED replacements).
+        assert_eq!(unsafe { CStr::from_ptr(first) }.to_str().unwrap(), "first");
+        // SAFETY: the current message is owned by the slot.
+        assert_eq!(unsafe { CStr::from_ptr(slot.message()) }.to_str().unwrap(), format!("later {}", RETIRED - 2));
+        assert_eq!(slot.code(), needle_status::NEEDLE_INVALID_ID as i32);
+        slot.record(needle_status::NEEDLE_OK, "");
+        assert_eq!(slot.code(), 0);
+        // SAFETY: a static empty string.
+        assert_eq!(unsafe { CStr::from_ptr(slot.message()) }.to_bytes(), b"");
+        assert_eq!(slot.messages.lock().unwrap().len(), RETIRED);
+    }
+}
