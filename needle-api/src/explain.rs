@@ -17,37 +17,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::search::SearchResult;
-
-/// How a query was answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Strategy {
-    /// The HNSW graph, unfiltered.
-    #[default]
-    Graph,
-    /// The HNSW graph, walking through non-matching nodes but returning only matches.
-    FilteredGraph,
-    /// Every candidate (all live vectors, or the filter's matches) scored exactly.
-    Exact,
-}
-
-impl Strategy {
-    /// `graph`, `filtered-graph` or `exact`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Strategy::Graph => "graph",
-            Strategy::FilteredGraph => "filtered-graph",
-            Strategy::Exact => "exact",
-        }
-    }
-}
-
-impl std::fmt::Display for Strategy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::search::{SearchResult, Strategy};
 
 impl std::str::FromStr for Strategy {
     type Err = needle_core::Error;

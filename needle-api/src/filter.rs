@@ -28,7 +28,7 @@ use needle_core::filter::{FieldIndex, Filter, SlotSet};
 use serde_json::Value;
 
 use crate::collection::State;
-use crate::explain::Strategy;
+use crate::search::Strategy;
 
 /// Cost charged to a filtered graph walk per unit of `ef` at selectivity 1 (scaled by
 /// `1 / √selectivity`), in distance computations. The walk measured 15–22 per unit of `ef` with

@@ -52,12 +52,12 @@ pub use config::{
 pub use database::{lock_path, wal_path, Database};
 pub use durability::Durability;
 pub use encryption::EncryptionConfig;
-pub use explain::{Explained, PhaseTimes, SearchProfile, Strategy};
+pub use explain::{Explained, PhaseTimes, SearchProfile};
 #[cfg(feature = "hybrid")]
 pub use hybrid::{HybridParams, HybridResult, DEFAULT_CANDIDATES, DEFAULT_RRF_K};
 pub use needle_core::filter::Filter;
 pub use needle_core::{ComponentKind, Error, ErrorCode, Registry, Result};
-pub use search::{SearchParams, SearchResult};
+pub use search::{SearchParams, SearchResult, Strategy};
 pub use tune::{auto_tune, PerformanceProfile, TunedConfig, TunedIndexConfig, TuningConstraints};
 pub use validate::{collection_name as validate_collection_name, MAX_ID_BYTES, MAX_K};
 

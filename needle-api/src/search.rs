@@ -3,8 +3,6 @@
 use needle_core::filter::Filter;
 use serde::{Deserialize, Serialize};
 
-use crate::explain::Strategy;
-
 /// One search hit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchResult {
@@ -64,5 +62,35 @@ impl SearchParams {
     pub fn with_strategy(mut self, strategy: Strategy) -> Self {
         self.strategy = Some(strategy);
         self
+    }
+}
+
+/// How a query was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// The HNSW graph, unfiltered.
+    #[default]
+    Graph,
+    /// The HNSW graph, walking through non-matching nodes but returning only matches.
+    FilteredGraph,
+    /// Every candidate (all live vectors, or the filter's matches) scored exactly.
+    Exact,
+}
+
+impl Strategy {
+    /// `graph`, `filtered-graph` or `exact`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Graph => "graph",
+            Strategy::FilteredGraph => "filtered-graph",
+            Strategy::Exact => "exact",
+        }
+    }
+}
+
+impl std::fmt::Display for Strategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }

@@ -25,15 +25,17 @@ use serde::Serialize;
 
 use crate::config::CollectionConfig;
 use crate::durability::Log;
-use crate::explain::{us, Explained, SearchProfile, Strategy};
+use crate::explain::{us, Explained, SearchProfile};
 use crate::filter::{self as plan, Matches};
+use crate::search::Strategy;
 use crate::search::{SearchParams, SearchResult};
 use crate::validate;
 use crate::wal_ops::{self, Item};
 #[cfg(test)]
 pub(crate) use records::encode_entry;
+pub(crate) use records::Record;
 pub(crate) use records::{Reader as RecordReader, Records};
-pub(crate) use state::{Record, State};
+pub(crate) use state::State;
 
 /// One item of [`Collection::insert_batch_rows`]: id, vector, metadata.
 pub type BatchRow<'a> = (&'a str, &'a [f32], Option<&'a serde_json::Value>);

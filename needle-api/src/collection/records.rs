@@ -33,8 +33,14 @@ use needle_core::{Error, Result};
 use serde_json::Value;
 
 use super::ids::IdTable;
-use super::state::Record;
 use crate::filter::MetaIndexes;
+
+/// A live vector's id and metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Record {
+    pub id: String,
+    pub metadata: Option<serde_json::Value>,
+}
 
 const REC_LIVE: u8 = 1;
 const REC_HAS_META: u8 = 2;

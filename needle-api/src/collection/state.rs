@@ -9,14 +9,7 @@ use std::sync::Arc;
 use needle_core::arena::{Scorer, VectorStore};
 use needle_core::{Components, Distance, Error, Index, Quantizer, Registry, Result};
 
-use super::records::Records;
-
-/// A live vector's id and metadata.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Record {
-    pub id: String,
-    pub metadata: Option<serde_json::Value>,
-}
+use super::records::{Record, Records};
 
 /// Quantizers are trained once this many vectors exist (searches run on `f32` until then).
 pub(crate) const TRAIN_AFTER: usize = 1000;

@@ -13,7 +13,7 @@ pub const MEDIA_TYPE: &str = "application/octet-stream";
 
 /// Little-endian `f32` values; the length must be a multiple of 4.
 pub(crate) fn f32s(bytes: &[u8]) -> ApiResult<Vec<f32>> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             ErrorCode::InvalidArgument.name(),

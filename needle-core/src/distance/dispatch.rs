@@ -9,44 +9,13 @@
 use std::fmt;
 use std::sync::OnceLock;
 
+pub use super::backend::Backend;
 use super::simd::{kernel_table, KernelTable};
 
 /// The environment variable that forces a backend: `scalar`, `avx2`, `avx512`, `neon` or `auto`.
 pub const SIMD_ENV_VAR: &str = "NEEDLE_SIMD";
 
-/// A family of distance kernels, one per instruction set. Variants are listed best first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Backend {
-    /// AVX-512F, 16 floats per instruction (x86_64).
-    Avx512,
-    /// AVX2 with FMA, 8 floats per instruction (x86_64).
-    Avx2,
-    /// NEON, 4 floats per instruction (aarch64).
-    Neon,
-    /// Portable Rust; always available.
-    Scalar,
-}
-
 impl Backend {
-    /// Every backend, best first.
-    pub const PREFERENCE_ORDER: [Backend; 4] = [Backend::Avx512, Backend::Avx2, Backend::Neon, Backend::Scalar];
-
-    /// The lowercase name used by `NEEDLE_SIMD` and [`Distance::backend_name`](crate::Distance::backend_name).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Backend::Avx512 => "avx512",
-            Backend::Avx2 => "avx2",
-            Backend::Neon => "neon",
-            Backend::Scalar => "scalar",
-        }
-    }
-
-    /// The backend called `name` (case and surrounding spaces ignored).
-    pub fn from_name(name: &str) -> Option<Backend> {
-        let name = name.trim();
-        Self::PREFERENCE_ORDER.into_iter().find(|b| b.name().eq_ignore_ascii_case(name))
-    }
-
     /// Whether this build has the backend compiled in and this CPU can run it.
     pub fn is_available(self) -> bool {
         kernel_table(self).is_some()

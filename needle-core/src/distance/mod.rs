@@ -12,6 +12,7 @@
 //! reference. The [`Distance`] trait works on batches, and each batch costs a single indirect
 //! call into a loop compiled for its backend.
 
+mod backend;
 mod dispatch;
 pub mod kernels;
 mod metric;

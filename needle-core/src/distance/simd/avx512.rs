@@ -7,7 +7,7 @@ use core::arch::x86_64::*;
 use super::batch::{gather, stream};
 use super::chunks::Chunks;
 use super::{KernelTable, Reduction};
-use crate::distance::dispatch::Backend;
+use crate::distance::backend::Backend;
 use crate::Rows;
 
 /// Floats per 512-bit register.

@@ -28,7 +28,7 @@ mod neon;
 
 use std::fmt;
 
-use super::dispatch::Backend;
+use super::backend::Backend;
 use crate::Rows;
 
 /// The three reductions the built-in metrics are made of.

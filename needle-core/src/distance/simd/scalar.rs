@@ -8,7 +8,7 @@
 
 use super::batch::{gather, stream};
 use super::{KernelTable, Reduction};
-use crate::distance::dispatch::Backend;
+use crate::distance::backend::Backend;
 use crate::Rows;
 
 /// Independent partial sums per kernel.
