@@ -2,7 +2,7 @@
 //!
 //! Slots are dense `u32`s handed out in insertion order and never reused: a delete tombstones the
 //! slot (the index skips it, the record becomes `None`), an upsert tombstones the old slot and
-//! appends a new one. `compact()` (storage issue) will renumber.
+//! appends a new one. `compact()` rebuilds the state from the live records, renumbering slots.
 
 use std::sync::Arc;
 
