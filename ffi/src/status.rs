@@ -1,7 +1,8 @@
 //! `needle_status`: the stable result code of every fallible export.
 //!
 //! Numbers 1–99 are exactly needle-core's [`ErrorCode`] numbers; 100 and up are failures that only
-//! exist at the C boundary. A number is never reused or renumbered; retired ones stay listed here
+//! exist at the C boundary, except `NEEDLE_CLOSED` (103), which the engine later adopted as its own
+//! `closed` code with the same number. A number is never reused or renumbered; retired ones stay listed here
 //! as reserved.
 
 use std::ffi::c_char;
@@ -193,6 +194,7 @@ mod tests {
             ErrorCode::InvalidFilter,
             ErrorCode::InvalidJson,
             ErrorCode::Internal,
+            ErrorCode::Closed,
         ];
         for c in codes {
             let s = needle_status::from_code(c);

@@ -715,6 +715,10 @@ fn checkpoint(inner: &Inner) -> Result<()> {
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        // Collection handles may outlive the database: from here on they are `closed`. A write
+        // already past its checks finishes first (the checkpoint below waits for its lock) or
+        // fails at the append.
+        self.log.mark_closed();
         let Some(path) = self.path.clone() else { return };
         let opened = self.opened.load(Ordering::Acquire);
         // A read-only handle, or one that never finished opening, has nothing left to protect:

@@ -14,7 +14,7 @@
 //! A failed `fsync` is never retried as if it had succeeded (the kernel may have dropped the dirty
 //! pages): the log is poisoned and the database handle becomes read-only, with the error.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -51,6 +51,8 @@ pub(crate) struct Log {
     failure: Mutex<Option<String>>,
     synced_cv: Condvar,
     synced_mx: Mutex<()>,
+    /// Set when the database closes: every later call on its collections is `closed`.
+    closed: AtomicBool,
 }
 
 impl std::fmt::Debug for Log {
@@ -90,6 +92,7 @@ impl Log {
             failure: Mutex::new(None),
             synced_cv: Condvar::new(),
             synced_mx: Mutex::new(()),
+            closed: AtomicBool::new(false),
         });
         log.start_syncer();
         log
@@ -138,11 +141,31 @@ impl Log {
         self.synced_cv.notify_all();
     }
 
+    /// Marks the database closed: from now on its collections refuse every call, and appends
+    /// fail with `closed` (checked under the log's lock, so none can slip past [`close`](Self::close)).
+    pub fn mark_closed(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// Whether the database was closed.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// `Err(Closed)` once the database was closed.
+    pub fn check_open(&self) -> Result<()> {
+        if self.is_closed() {
+            return Err(Error::Closed("the database this handle belongs to was dropped; open it again".into()));
+        }
+        Ok(())
+    }
+
     /// Appends one operation (sealed with the cipher). Returns its LSN, or 0 when logging is off.
     /// Call with the affected collection's write lock held, before changing memory.
     pub fn append(&self, payload: Vec<u8>) -> Result<u64> {
         self.check_failure()?;
         let mut guard = self.wal.lock();
+        self.check_open()?;
         let Some(wal) = guard.as_mut() else { return Ok(0) };
         let aad = wal_aad(&self.file_id, wal.writer.header().base_generation, wal.writer.next_seq());
         let sealed = self.cipher.seal_owned(payload, &aad)?;
@@ -231,10 +254,19 @@ impl Log {
         self.wal.lock().as_ref().map_or(0, |w| w.writer.len())
     }
 
-    /// Stops logging (the handle is closing); returns true only when a log was attached and held
-    /// no records, i.e. when its file may be removed.
+    /// Stops logging (the database is closing): marks it closed, syncs what was appended (a write
+    /// that appended before the close is acknowledged by a commit that finds no log to sync) and
+    /// returns true only when a log was attached and held no records, i.e. its file may be removed.
     pub fn close(&self) -> bool {
-        self.wal.lock().take().is_some_and(|w| w.writer.is_empty())
+        let mut guard = self.wal.lock();
+        self.mark_closed();
+        let Some(wal) = guard.take() else { return false };
+        if let Err(e) = wal.writer.sync() {
+            self.poison(&e);
+            return false;
+        }
+        self.synced_lsn.fetch_max(wal.appended_lsn, Ordering::AcqRel);
+        wal.writer.is_empty()
     }
 }
 

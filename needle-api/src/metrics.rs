@@ -233,7 +233,8 @@ fn refresh_gauges() {
     let sample_memory = last.is_none_or(|(t, n)| t.elapsed() >= MEMORY_REFRESH || n != live.len());
     let (mut collections, mut vectors, mut memory) = (0i64, 0i64, 0i64);
     for c in &live {
-        // A dropped collection fails with CollectionNotFound and is skipped.
+        // A dropped collection (CollectionNotFound) or one whose database was dropped (Closed)
+        // fails and is skipped.
         if sample_memory {
             if let Ok(info) = c.info() {
                 collections += 1;

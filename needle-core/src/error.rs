@@ -55,6 +55,9 @@ pub enum ErrorCode {
     InvalidJson = 21,
     /// A bug: an invariant inside Needle did not hold.
     Internal = 99,
+    /// The database was closed (dropped): a handle taken from it, such as a `Collection`, was used
+    /// afterwards. Numbered like the C ABI's `NEEDLE_CLOSED`, which reported it first.
+    Closed = 103,
 }
 
 impl ErrorCode {
@@ -83,6 +86,7 @@ impl ErrorCode {
             ErrorCode::InvalidFilter => "invalid_filter",
             ErrorCode::InvalidJson => "invalid_json",
             ErrorCode::Internal => "internal",
+            ErrorCode::Closed => "closed",
         }
     }
 }
@@ -223,6 +227,9 @@ pub enum Error {
     /// A broken internal invariant.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The handle's database was closed.
+    #[error("database is closed: {0}")]
+    Closed(String),
 }
 
 impl Error {
@@ -251,6 +258,7 @@ impl Error {
             Error::InvalidFilter(_) => ErrorCode::InvalidFilter,
             Error::InvalidJson(_) => ErrorCode::InvalidJson,
             Error::Internal(_) => ErrorCode::Internal,
+            Error::Closed(_) => ErrorCode::Closed,
         }
     }
 
@@ -282,6 +290,8 @@ mod tests {
         assert_eq!(ErrorCode::WrongKey as u32, 16);
         assert_eq!(ErrorCode::InvalidJson as u32, 21);
         assert_eq!(ErrorCode::Internal as u32, 99);
+        assert_eq!(ErrorCode::Closed as u32, 103);
+        assert_eq!(ErrorCode::Closed.name(), "closed");
         let e = Error::DimensionMismatch { expected: 3, got: 4 };
         assert_eq!(e.code(), ErrorCode::DimensionMismatch);
         assert_eq!(e.to_string(), "dimension mismatch: expected 3, got 4");

@@ -123,7 +123,7 @@ class InternalError(NeedleError):
 
 
 class Closed(NeedleError, ValueError):
-    """The database (or the database of this collection) was closed (``closed``, Python only)."""
+    """The database (or the database of this collection) was closed (``closed``)."""
 
     code = "closed"
 

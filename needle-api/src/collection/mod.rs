@@ -144,6 +144,7 @@ impl Collection {
     }
 
     pub(crate) fn check_alive(&self) -> Result<()> {
+        self.shared.log.check_open()?;
         if self.shared.dropped.load(Ordering::Acquire) {
             return Err(Error::CollectionNotFound(self.shared.config.name.clone()));
         }
@@ -360,6 +361,7 @@ impl Collection {
 
     /// Checks an id and a vector exactly as `insert` would, without inserting.
     pub fn check(&self, id: &str, vector: &[f32]) -> Result<()> {
+        self.shared.log.check_open()?;
         validate::id(id)?;
         self.check_vector(vector)
     }

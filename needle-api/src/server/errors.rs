@@ -63,7 +63,7 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         ErrorCode::CollectionExists | ErrorCode::DuplicateId => StatusCode::CONFLICT,
         ErrorCode::Locked => StatusCode::LOCKED,
         ErrorCode::ReadOnly => StatusCode::FORBIDDEN,
-        ErrorCode::Io => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Io | ErrorCode::Closed => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -230,6 +230,7 @@ mod tests {
         }
         assert_eq!(status_for(ErrorCode::Corrupted), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(status_for(ErrorCode::Locked), StatusCode::LOCKED);
+        assert_eq!(status_for(ErrorCode::Closed), StatusCode::SERVICE_UNAVAILABLE);
     }
 
     #[test]
