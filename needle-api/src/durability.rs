@@ -167,8 +167,12 @@ impl Log {
         let mut guard = self.wal.lock();
         self.check_open()?;
         let Some(wal) = guard.as_mut() else { return Ok(0) };
+        // An oversize record is refused before any byte is written: bad input, not a failed
+        // log, so it must not poison it (sealing only grows a payload).
+        wal.writer.check_size(payload.len())?;
         let aad = wal_aad(&self.file_id, wal.writer.header().base_generation, wal.writer.next_seq());
         let sealed = self.cipher.seal_owned(payload, &aad)?;
+        wal.writer.check_size(sealed.len())?;
         if let Err(e) = wal.writer.append(&sealed) {
             // A partial append is a torn tail; later appends would follow garbage. Stop here.
             self.poison(&e);
@@ -281,5 +285,33 @@ fn spawn_syncer(log: Weak<Log>, every: Duration) {
     });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "could not start the WAL sync thread; writes will wait for Immediate syncs");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use needle_core::cipher::NoCipher;
+    use needle_core::format::wal::WalHeader;
+    use needle_core::storage::MemoryStorage;
+    use needle_core::ErrorCode;
+
+    use super::*;
+
+    #[test]
+    fn an_oversize_record_is_refused_without_writing_or_poisoning_the_log() {
+        let header = WalHeader { file_id: [3; 16], base_generation: 1 };
+        let writer = WalWriter::create(Box::new(MemoryStorage::new()), header).unwrap().with_max_record(1024);
+        let log = Log::new(Some(writer), Durability::Immediate, Arc::new(NoCipher), [3; 16]);
+        let lsn = log.append(vec![1; 100]).unwrap();
+        log.commit(lsn).unwrap();
+        let before = log.len();
+        let err = log.append(vec![2; 1025]).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidArgument, "{err}");
+        assert_eq!(log.len(), before, "no byte of the refused record was written");
+        assert!(log.failure().is_none(), "the log was poisoned: {:?}", log.failure());
+        // Later writes succeed, and the record at the limit is accepted.
+        let lsn = log.append(vec![3; 1024]).unwrap();
+        log.commit(lsn).unwrap();
+        assert_eq!(log.len(), before + 16 + 1024);
     }
 }
