@@ -18,6 +18,8 @@ pub const DEFAULT_HNSW_M: usize = 16;
 pub const DEFAULT_EF_CONSTRUCTION: usize = 200;
 /// Default HNSW `ef_search` (dynamic list size while searching).
 pub const DEFAULT_EF_SEARCH: usize = 64;
+/// Default WAL size that triggers an automatic checkpoint (64 MiB).
+pub const DEFAULT_WAL_AUTOCHECKPOINT: u64 = 64 << 20;
 /// Default seed for the HNSW level generator (builds are reproducible).
 pub const DEFAULT_SEED: u64 = 0x6e65_6564_6c65; // "needle"
 
@@ -235,7 +237,9 @@ pub struct DatabaseConfig {
     pub durability: Durability,
     /// Encryption at rest (None: plaintext).
     pub encryption: Option<EncryptionConfig>,
-    /// Checkpoint automatically once the write-ahead log exceeds this many bytes (0: never).
+    /// Checkpoint automatically once the write-ahead log exceeds this many bytes (0: never;
+    /// default [`DEFAULT_WAL_AUTOCHECKPOINT`], 64 MiB). The write that crosses it runs the
+    /// checkpoint after it is committed; the log, and so recovery time, stays about this size.
     pub wal_autocheckpoint: u64,
 }
 
@@ -250,7 +254,7 @@ impl Default for DatabaseConfig {
             plugin_paths: Vec::new(),
             durability: Durability::Immediate,
             encryption: None,
-            wal_autocheckpoint: 256 << 20,
+            wal_autocheckpoint: DEFAULT_WAL_AUTOCHECKPOINT,
         }
     }
 }
@@ -301,7 +305,7 @@ impl DatabaseConfig {
         self.encryption = Some(encryption);
         self
     }
-    /// Checkpoints automatically when the WAL grows past `bytes` (0 disables).
+    /// Checkpoints automatically when the WAL grows past `bytes` (0 disables; default 64 MiB).
     pub fn with_wal_autocheckpoint(mut self, bytes: u64) -> Self {
         self.wal_autocheckpoint = bytes;
         self

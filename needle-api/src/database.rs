@@ -284,7 +284,7 @@ impl Database {
             };
             let db = Self::assemble(Some(path), config, registry, &loaded, log, Some(lock));
             db.checkpoint()?;
-            db.inner.opened.store(true, Ordering::Release);
+            db.opened();
             return Ok(db);
         }
 
@@ -332,8 +332,19 @@ impl Database {
             }
         };
         log.attach(writer);
-        db.inner.opened.store(true, Ordering::Release);
+        db.opened();
         Ok(db)
+    }
+
+    /// Marks a writable database open (its `Drop` may now checkpoint) and arms automatic
+    /// checkpoints (`DatabaseConfig::wal_autocheckpoint`).
+    fn opened(&self) {
+        self.inner.opened.store(true, Ordering::Release);
+        let weak = Arc::downgrade(&self.inner);
+        self.inner.log.set_autocheckpoint(
+            self.inner.config.wal_autocheckpoint,
+            Arc::new(move || weak.upgrade().map_or(Ok(()), |inner| checkpoint(&inner))),
+        );
     }
 
     /// Applies every valid record of the WAL in `backend`, streaming it (see `WalReader`), and
@@ -518,6 +529,7 @@ impl Database {
         drop(map);
         self.inner.dirty.store(true, Ordering::Release);
         self.inner.log.commit(lsn)?;
+        self.inner.log.after_write();
         Ok(c)
     }
 
@@ -582,7 +594,9 @@ impl Database {
         drop(st);
         drop(map);
         self.inner.dirty.store(true, Ordering::Release);
-        self.inner.log.commit(lsn)
+        self.inner.log.commit(lsn)?;
+        self.inner.log.after_write();
+        Ok(())
     }
 
     fn drop_unlogged(&self, name: &str) -> Result<()> {

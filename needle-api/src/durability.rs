@@ -53,7 +53,15 @@ pub(crate) struct Log {
     synced_mx: Mutex<()>,
     /// Set when the database closes: every later call on its collections is `closed`.
     closed: AtomicBool,
+    /// Automatic checkpoints: the WAL size that triggers one (0: never), what runs it, and
+    /// whether one is running.
+    autocheckpoint: AtomicU64,
+    checkpointer: Mutex<Option<Checkpointer>>,
+    checkpointing: AtomicBool,
 }
+
+/// Runs a checkpoint of the database that owns the log (it holds the database weakly).
+pub(crate) type Checkpointer = Arc<dyn Fn() -> Result<()> + Send + Sync>;
 
 impl std::fmt::Debug for Log {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -93,6 +101,9 @@ impl Log {
             synced_cv: Condvar::new(),
             synced_mx: Mutex::new(()),
             closed: AtomicBool::new(false),
+            autocheckpoint: AtomicU64::new(0),
+            checkpointer: Mutex::new(None),
+            checkpointing: AtomicBool::new(false),
         });
         log.start_syncer();
         log
@@ -139,6 +150,32 @@ impl Log {
             *f = Some(e.to_string());
         }
         self.synced_cv.notify_all();
+    }
+
+    /// Checkpoints with `run` whenever a write leaves more than `bytes` in the log (0: never).
+    pub fn set_autocheckpoint(&self, bytes: u64, run: Checkpointer) {
+        self.autocheckpoint.store(bytes, Ordering::Release);
+        *self.checkpointer.lock() = Some(run);
+    }
+
+    /// Called after a write was committed, holding no lock: checkpoints when the log has grown
+    /// past the threshold (one checkpoint at a time; a failure is logged, never reported to the
+    /// write, which is durable already).
+    pub fn after_write(&self) {
+        let limit = self.autocheckpoint.load(Ordering::Acquire);
+        if limit == 0 || self.len() <= limit || self.is_closed() || self.failure().is_some() {
+            return;
+        }
+        if self.checkpointing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let run = self.checkpointer.lock().clone();
+        if let Some(run) = run {
+            if let Err(e) = run() {
+                tracing::warn!(error = %e, "automatic checkpoint failed; the WAL keeps every write");
+            }
+        }
+        self.checkpointing.store(false, Ordering::Release);
     }
 
     /// Marks the database closed: from now on its collections refuse every call, and appends

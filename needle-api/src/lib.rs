@@ -47,7 +47,7 @@ pub mod server;
 pub use collection::{BatchRow, Collection, CollectionInfo, VectorRecord};
 pub use config::{
     CollectionConfig, DatabaseConfig, DistanceFunction, QuantizationType, DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH,
-    DEFAULT_HNSW_M,
+    DEFAULT_HNSW_M, DEFAULT_WAL_AUTOCHECKPOINT,
 };
 pub use database::{lock_path, wal_path, Database};
 pub use durability::Durability;

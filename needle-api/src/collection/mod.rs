@@ -207,7 +207,9 @@ impl Collection {
         st.append(&self.shared.distance, Record { id: id.to_string(), metadata }, vector)?;
         self.mark_dirty();
         drop(st);
-        self.shared.log.commit(lsn)
+        self.shared.log.commit(lsn)?;
+        self.shared.log.after_write();
+        Ok(())
     }
 
     /// Appends an operation to the WAL (when the database has one); returns its LSN.
@@ -254,7 +256,9 @@ impl Collection {
         st.append_batch(&self.shared.distance, parts)?;
         self.mark_dirty();
         drop(st);
-        self.shared.log.commit(lsn)
+        self.shared.log.commit(lsn)?;
+        self.shared.log.after_write();
+        Ok(())
     }
 
     /// Inserts, or replaces the vector and metadata of an existing id. Returns true when it
@@ -273,6 +277,7 @@ impl Collection {
         self.mark_dirty();
         drop(st);
         self.shared.log.commit(lsn)?;
+        self.shared.log.after_write();
         Ok(replaced)
     }
 
@@ -297,6 +302,7 @@ impl Collection {
         self.mark_dirty();
         drop(st);
         self.shared.log.commit(lsn)?;
+        self.shared.log.after_write();
         Ok(true)
     }
 
