@@ -2,6 +2,7 @@
 
 use super::VectorStore;
 use crate::traits::distance::l2_norm;
+use crate::traits::QuerySlot;
 use crate::{Distance, Metric, PreparedQuery, Quantizer, VectorSource};
 
 /// Scores queries against a [`VectorStore`]: on codes when a trained quantizer is present (and
@@ -74,7 +75,7 @@ impl VectorSource for Scorer<'_> {
             Some((q, m)) => q.prepare_query(query, m),
             None => Vec::new(),
         };
-        PreparedQuery { vector: query.to_vec(), norm: self.query_norm(query, None), code }
+        PreparedQuery { vector: query.to_vec(), norm: self.query_norm(query, None), code, slot: QuerySlot::NONE }
     }
 
     fn prepare_slot(&self, slot: u32) -> PreparedQuery {
@@ -83,7 +84,12 @@ impl VectorSource for Scorer<'_> {
             Some((q, m)) => q.prepare_query(vector, m),
             None => Vec::new(),
         };
-        PreparedQuery { vector: vector.to_vec(), norm: self.query_norm(vector, Some(slot)), code }
+        PreparedQuery {
+            vector: vector.to_vec(),
+            norm: self.query_norm(vector, Some(slot)),
+            code,
+            slot: QuerySlot::NONE,
+        }
     }
 
     fn score_slot(&self, slot: u32, slots: &[u32], out: &mut [f32]) {

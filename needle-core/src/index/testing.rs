@@ -43,7 +43,7 @@ impl VectorSource for PointSource {
     }
 
     fn prepare(&self, query: &[f32]) -> PreparedQuery {
-        PreparedQuery { vector: query.to_vec(), norm: 0.0, code: Vec::new() }
+        PreparedQuery { vector: query.to_vec(), ..PreparedQuery::default() }
     }
 
     fn prepare_slot(&self, slot: u32) -> PreparedQuery {

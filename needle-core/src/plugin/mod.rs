@@ -18,4 +18,6 @@ pub use foreign::PluginHandle;
 pub use loader::{load_into, load_library, loaded, register, PluginInfo};
 
 #[cfg(test)]
+mod kept_query_tests;
+#[cfg(test)]
 mod tests;

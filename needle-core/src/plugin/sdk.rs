@@ -11,6 +11,7 @@
 
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
@@ -19,7 +20,7 @@ use super::foreign::{metric_from_abi, metric_to_abi};
 use crate::traits::distance::l2_norm;
 use crate::traits::{
     Cipher, CipherFactory, Codes, Distance, Index, IndexFactory, IndexSearch, PreparedQuery, Quantizer,
-    QuantizerFactory, Rows, SearchStats, StorageBackend, StorageFactory, StorageOptions, VectorSource,
+    QuantizerFactory, QuerySlot, Rows, SearchStats, StorageBackend, StorageFactory, StorageOptions, VectorSource,
 };
 use crate::{Error, Result};
 
@@ -373,50 +374,67 @@ pub fn export_quantizer<F: QuantizerFactory>(f: F, description: &str) -> Exporte
 
 type IBox = Box<dyn Index>;
 
-/// Host queries travel inside `PreparedQuery::code` as this tag plus the pointer's bytes.
-const HOST_QUERY_TAG: &[u8; 8] = b"NDLHOSTQ";
+/// Ids of live [`HostSource`]s (one per vtable call), never 0 and never reused, so a
+/// [`QuerySlot`] kept past its call can never name an entry of a later call's table.
+static NEXT_SOURCE_ID: AtomicU64 = AtomicU64::new(1);
 
-fn tag_query(q: *const PluginQuery, vector: Vec<f32>) -> PreparedQuery {
-    let mut code = HOST_QUERY_TAG.to_vec();
-    code.extend_from_slice(&(q as usize).to_le_bytes());
-    let norm = l2_norm(&vector);
-    PreparedQuery { vector, norm, code }
+/// One host query a [`HostSource`] may score with: its address and whether the source frees it.
+struct HostQuery {
+    ptr: *const PluginQuery,
+    owned: bool,
 }
 
-fn host_query(q: &PreparedQuery) -> Option<*const PluginQuery> {
-    let rest = q.code.strip_prefix(HOST_QUERY_TAG.as_slice())?;
-    let bytes: [u8; std::mem::size_of::<usize>()] = rest.try_into().ok()?;
-    Some(usize::from_le_bytes(bytes) as *const PluginQuery)
-}
-
-/// The host's vector source seen from inside a plugin, as a [`VectorSource`]. Queries it prepares
-/// are freed when it is dropped (at the end of the vtable call).
+/// The host's vector source seen from inside a plugin, as a [`VectorSource`].
+///
+/// Host queries are reached only through this source's table: a [`PreparedQuery`] carries a
+/// [`QuerySlot`] (this source's id and an index), never an address, so a plugin that keeps a
+/// prepared query past its call, or builds one itself, gets its distances from the query's own
+/// `vector` instead of a freed host query. Queries this source prepared are freed when it is
+/// dropped (at the end of the vtable call).
 struct HostSource<'a> {
     abi: &'a PluginVectorSource,
-    owned: Mutex<Vec<usize>>,
+    id: u64,
+    queries: Mutex<Vec<HostQuery>>,
 }
 
-impl HostSource<'_> {
+impl<'a> HostSource<'a> {
+    fn new(abi: &'a PluginVectorSource) -> Self {
+        HostSource { abi, id: NEXT_SOURCE_ID.fetch_add(1, Ordering::Relaxed), queries: Mutex::new(Vec::new()) }
+    }
     fn vector_of(&self, q: *const PluginQuery) -> Vec<f32> {
         // SAFETY: q is a live host query; its vector has dim floats (ABI).
         unsafe { slice((self.abi.query_vector)(self.abi.ctx, q), self.abi.dim) }.to_vec()
     }
-    fn adopt(&self, q: *mut PluginQuery) -> PreparedQuery {
+    /// Enters a live host query in the table; `owned` ones are freed when the source drops.
+    fn enter(&self, q: *const PluginQuery, owned: bool) -> PreparedQuery {
         if q.is_null() {
             return PreparedQuery::default();
         }
-        self.owned.lock().push(q as usize);
-        tag_query(q, self.vector_of(q))
+        let vector = self.vector_of(q);
+        let mut table = self.queries.lock();
+        table.push(HostQuery { ptr: q, owned });
+        let slot = QuerySlot::new(self.id, (table.len() - 1) as u32);
+        PreparedQuery { norm: l2_norm(&vector), vector, code: Vec::new(), slot }
+    }
+    /// The host query `q` stands for, if this source made it during this call.
+    fn lookup(&self, q: &PreparedQuery) -> Option<*const PluginQuery> {
+        let i = q.slot.index_for(self.id)?;
+        self.queries.lock().get(i).map(|h| h.ptr)
     }
     fn score_with(&self, q: &PreparedQuery, slots: &[u32], out: &mut [f32], exact: bool) {
         let f = if exact { self.abi.score_exact } else { self.abi.score };
-        match host_query(q) {
-            // SAFETY: a tagged query was made by the host for this call; buffers hold slots.len() elements.
+        match self.lookup(q) {
+            // SAFETY: the table holds only queries live for this call; buffers hold slots.len() elements.
             Some(hq) => unsafe { f(self.abi.ctx, hq, slots.as_ptr(), slots.len(), out.as_mut_ptr()) },
             None => {
-                // A query the plugin built itself: have the host prepare it first.
+                // A query from another call, or one the plugin built itself: have the host
+                // prepare its vector first.
                 let hq = self.prepare(&q.vector);
-                self.score_with(&hq, slots, out, exact)
+                match self.lookup(&hq) {
+                    // SAFETY: as above.
+                    Some(p) => unsafe { f(self.abi.ctx, p, slots.as_ptr(), slots.len(), out.as_mut_ptr()) },
+                    None => out.fill(f32::INFINITY),
+                }
             }
         }
     }
@@ -424,9 +442,9 @@ impl HostSource<'_> {
 
 impl Drop for HostSource<'_> {
     fn drop(&mut self) {
-        for q in self.owned.lock().drain(..) {
-            // SAFETY: each was returned by the host's prepare/prepare_slot and is freed once.
-            unsafe { (self.abi.query_free)(self.abi.ctx, q as *mut PluginQuery) }
+        for q in self.queries.lock().drain(..).filter(|q| q.owned) {
+            // SAFETY: each owned entry was returned by the host's prepare/prepare_slot and is freed once.
+            unsafe { (self.abi.query_free)(self.abi.ctx, q.ptr.cast_mut()) }
         }
     }
 }
@@ -441,11 +459,11 @@ impl VectorSource for HostSource<'_> {
     fn prepare(&self, query: &[f32]) -> PreparedQuery {
         assert_eq!(query.len(), self.abi.dim, "query length");
         // SAFETY: query holds dim floats.
-        self.adopt(unsafe { (self.abi.prepare)(self.abi.ctx, query.as_ptr()) })
+        self.enter(unsafe { (self.abi.prepare)(self.abi.ctx, query.as_ptr()) }, true)
     }
     fn prepare_slot(&self, slot: u32) -> PreparedQuery {
         // SAFETY: the host checks the slot range.
-        self.adopt(unsafe { (self.abi.prepare_slot)(self.abi.ctx, slot) })
+        self.enter(unsafe { (self.abi.prepare_slot)(self.abi.ctx, slot) }, true)
     }
     fn score(&self, q: &PreparedQuery, slots: &[u32], out: &mut [f32]) {
         assert_eq!(slots.len(), out.len());
@@ -534,7 +552,7 @@ unsafe extern "C" fn i_insert(
 ) -> PluginStatus {
     guard(err, || {
         // SAFETY: ix is live and lent exclusively; src is valid for the call (ABI).
-        let (ix, src) = unsafe { (&mut *ix.cast::<IBox>(), HostSource { abi: &*src, owned: Mutex::new(Vec::new()) }) };
+        let (ix, src) = unsafe { (&mut *ix.cast::<IBox>(), HostSource::new(&*src)) };
         ix.insert(slot, &src)
     })
 }
@@ -548,9 +566,7 @@ unsafe extern "C" fn i_insert_batch(
 ) -> PluginStatus {
     guard(err, || {
         // SAFETY: as in i_insert; slots holds n elements.
-        let (ix, slots, src) = unsafe {
-            (&mut *ix.cast::<IBox>(), slice(slots, n), HostSource { abi: &*src, owned: Mutex::new(Vec::new()) })
-        };
+        let (ix, slots, src) = unsafe { (&mut *ix.cast::<IBox>(), slice(slots, n), HostSource::new(&*src)) };
         ix.insert_batch(slots, &src)
     })
 }
@@ -582,8 +598,8 @@ unsafe extern "C" fn i_search(
 ) -> PluginStatus {
     guard(err, || {
         // SAFETY: every pointer is valid for the call (ABI); out holds params->k candidates.
-        let (ix, p, src) = unsafe { (iref(ix), &*params, HostSource { abi: &*src, owned: Mutex::new(Vec::new()) }) };
-        let q = tag_query(query, src.vector_of(query));
+        let (ix, p, src) = unsafe { (iref(ix), &*params, HostSource::new(&*src)) };
+        let q = src.enter(query, false);
         let host_filter = p.filter.map(|f| HostFilter(p.filter_ctx, f));
         let filter_fn = host_filter.as_ref().map(|hf| {
             move |slot: u32| -> bool {

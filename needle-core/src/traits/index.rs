@@ -20,6 +20,34 @@ pub struct PreparedQuery {
     pub norm: f32,
     /// Quantizer-specific prepared form (empty when not quantized).
     pub code: Vec<u8>,
+    /// Which source-side object the query stands for, when the source keeps one (a plugin's
+    /// host-prepared query); [`QuerySlot::NONE`] for sources that need only the fields above.
+    pub slot: QuerySlot,
+}
+
+/// A checked, opaque reference from a [`PreparedQuery`] to state its [`VectorSource`] keeps for
+/// it (the plugin SDK's host-prepared queries). It holds numbers, never a pointer: the source that
+/// made it looks `index` up in its own table only when `owner` is its own id, so a copy kept past
+/// the source's life, or forged, finds nothing and the source falls back to `vector`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QuerySlot {
+    owner: u64,
+    index: u32,
+}
+
+impl QuerySlot {
+    /// No source-side state: the query is just its vector, norm and code.
+    pub const NONE: QuerySlot = QuerySlot { owner: 0, index: 0 };
+
+    /// Entry `index` of the table of the source whose id is `owner` (ids are never 0).
+    pub fn new(owner: u64, index: u32) -> Self {
+        QuerySlot { owner, index }
+    }
+
+    /// Entry `index` if this slot was made by the source with id `owner`.
+    pub fn index_for(&self, owner: u64) -> Option<usize> {
+        (owner != 0 && self.owner == owner).then_some(self.index as usize)
+    }
 }
 
 /// What an index sees of the stored vectors.

@@ -13,6 +13,6 @@ pub mod storage;
 
 pub use cipher::{Cipher, CipherFactory};
 pub use distance::{Distance, Metric, Rows};
-pub use index::{Candidate, Index, IndexFactory, IndexSearch, PreparedQuery, SearchStats, VectorSource};
+pub use index::{Candidate, Index, IndexFactory, IndexSearch, PreparedQuery, QuerySlot, SearchStats, VectorSource};
 pub use quantizer::{Codes, Quantizer, QuantizerFactory};
 pub use storage::{StorageBackend, StorageFactory, StorageOptions};
