@@ -74,12 +74,14 @@ impl AlignedF32 {
         self.lines.capacity() * 64
     }
 
+    #[allow(unsafe_code)] // lines reinterpreted as the f32s they hold
     fn as_full(&self) -> &[f32] {
         // SAFETY: `Line` is `repr(C)` around `[f32; 16]` with no padding (64 bytes, align 64), so a
         // slice of `n` lines is exactly `16 n` initialised, properly aligned `f32`s.
         unsafe { std::slice::from_raw_parts(self.lines.as_ptr().cast::<f32>(), self.lines.len() * 16) }
     }
 
+    #[allow(unsafe_code)] // as in `as_full`
     fn as_full_mut(&mut self) -> &mut [f32] {
         // SAFETY: as in `as_full`; the exclusive borrow of `self.lines` makes the view unique.
         unsafe { std::slice::from_raw_parts_mut(self.lines.as_mut_ptr().cast::<f32>(), self.lines.len() * 16) }

@@ -44,6 +44,7 @@ impl<T: Plain> MappedSlice<T> {
     }
 
     /// The elements.
+    #[allow(unsafe_code)] // mapped bytes reinterpreted as the plain values `new` checked
     pub fn as_slice(&self) -> &[T] {
         // SAFETY: `new` checked that the bytes are aligned for `T` and hold exactly `len` values of
         // `T`, a `Plain` type (any bit pattern valid, no padding); the bytes are immutable and kept

@@ -16,6 +16,7 @@ mod backend;
 mod dispatch;
 pub mod kernels;
 mod metric;
+#[allow(unsafe_code)] // target-feature kernels and prefetch intrinsics
 mod simd;
 
 use std::sync::Arc;

@@ -123,31 +123,36 @@ pub struct PluginDistanceVTable {
     /// Opaque plugin state passed to every call.
     pub state: *mut c_void,
     /// Frees `state` when the host is done with the plugin; may be NULL.
-    pub release: Option<unsafe extern "C" fn(state: *mut c_void)>,
+    pub release: Option<ReleaseFn>,
     /// Distances from `query` to the rows named by `ids` (`n` of them) into `out[n]`. `query_norm`
     /// is `‖query‖₂` when `needs_norms` is non-zero, 0 otherwise.
-    pub distances_to_ids: Option<
-        unsafe extern "C" fn(
-            state: *mut c_void,
-            query: *const f32,
-            query_norm: f32,
-            rows: *const PluginRows,
-            ids: *const u32,
-            n: usize,
-            out: *mut f32,
-        ),
-    >,
+    pub distances_to_ids: Option<DistanceDistancesToIdsFn>,
     /// Distances from `query` to every row into `out[rows->rows]`.
-    pub distances_to_all: Option<
-        unsafe extern "C" fn(
-            state: *mut c_void,
-            query: *const f32,
-            query_norm: f32,
-            rows: *const PluginRows,
-            out: *mut f32,
-        ),
-    >,
+    pub distances_to_all: Option<DistanceDistancesToAllFn>,
 }
+
+/// `release` of every vtable: frees the plugin state.
+pub type ReleaseFn = unsafe extern "C" fn(state: *mut c_void);
+
+/// `distance.distances_to_ids` as a plain function pointer (see [`PluginDistanceVTable`]).
+pub type DistanceDistancesToIdsFn = unsafe extern "C" fn(
+    state: *mut c_void,
+    query: *const f32,
+    query_norm: f32,
+    rows: *const PluginRows,
+    ids: *const u32,
+    n: usize,
+    out: *mut f32,
+);
+
+/// `distance.distances_to_all` as a plain function pointer (see [`PluginDistanceVTable`]).
+pub type DistanceDistancesToAllFn = unsafe extern "C" fn(
+    state: *mut c_void,
+    query: *const f32,
+    query_norm: f32,
+    rows: *const PluginRows,
+    out: *mut f32,
+);
 
 /// A quantizer plugin: factory functions (`create`, `load`) and instance functions on the opaque
 /// object they return. `train` is never called concurrently with anything else on the instance;
@@ -159,75 +164,103 @@ pub struct PluginQuantizerVTable {
     /// Opaque plugin state passed to `create` and `load`.
     pub state: *mut c_void,
     /// Frees `state`; may be NULL.
-    pub release: Option<unsafe extern "C" fn(state: *mut c_void)>,
+    pub release: Option<ReleaseFn>,
     /// A new untrained quantizer for `dim` dimensions; `params_json` is a JSON object.
-    pub create: Option<
-        unsafe extern "C" fn(
-            state: *mut c_void,
-            dim: usize,
-            params_json: *const c_char,
-            out: *mut *mut c_void,
-            err: *mut PluginError,
-        ) -> PluginStatus,
-    >,
+    pub create: Option<QuantizerCreateFn>,
     /// Loads what `save` wrote.
-    pub load: Option<
-        unsafe extern "C" fn(
-            state: *mut c_void,
-            dim: usize,
-            bytes: *const u8,
-            len: usize,
-            out: *mut *mut c_void,
-            err: *mut PluginError,
-        ) -> PluginStatus,
-    >,
+    pub load: Option<QuantizerLoadFn>,
     /// Frees an instance.
-    pub destroy: Option<unsafe extern "C" fn(q: *mut c_void)>,
+    pub destroy: Option<QuantizerDestroyFn>,
     /// Bytes per code.
-    pub code_len: Option<unsafe extern "C" fn(q: *const c_void) -> usize>,
+    pub code_len: Option<QuantizerCodeLenFn>,
     /// Non-zero when `metric` can be scored.
-    pub supports: Option<unsafe extern "C" fn(q: *const c_void, metric: i32) -> i32>,
+    pub supports: Option<QuantizerSupportsFn>,
     /// Non-zero once trained.
-    pub is_trained: Option<unsafe extern "C" fn(q: *const c_void) -> i32>,
+    pub is_trained: Option<QuantizerIsTrainedFn>,
     /// Learns the code book from `sample`.
-    pub train:
-        Option<unsafe extern "C" fn(q: *mut c_void, sample: *const PluginRows, err: *mut PluginError) -> PluginStatus>,
+    pub train: Option<QuantizerTrainFn>,
     /// Encodes `dim` floats into `code_len` bytes.
-    pub encode:
-        Option<unsafe extern "C" fn(q: *const c_void, vector: *const f32, dim: usize, out: *mut u8, code_len: usize)>,
+    pub encode: Option<QuantizerEncodeFn>,
     /// Decodes a code into `dim` floats.
-    pub decode:
-        Option<unsafe extern "C" fn(q: *const c_void, code: *const u8, code_len: usize, out: *mut f32, dim: usize)>,
+    pub decode: Option<QuantizerDecodeFn>,
     /// Prepares a query for `distances_to_ids`, writing the prepared bytes to `out`.
-    pub prepare_query: Option<
-        unsafe extern "C" fn(
-            q: *const c_void,
-            query: *const f32,
-            dim: usize,
-            metric: i32,
-            out: *mut PluginBytes,
-            err: *mut PluginError,
-        ) -> PluginStatus,
-    >,
+    pub prepare_query: Option<QuantizerPrepareQueryFn>,
     /// Approximate distances from a prepared query to the codes of `ids`.
-    pub distances_to_ids: Option<
-        unsafe extern "C" fn(
-            q: *const c_void,
-            prepared: *const u8,
-            prepared_len: usize,
-            metric: i32,
-            codes: *const u8,
-            code_len: usize,
-            rows: usize,
-            ids: *const u32,
-            n: usize,
-            out: *mut f32,
-        ),
-    >,
+    pub distances_to_ids: Option<QuantizerDistancesToIdsFn>,
     /// Serialises the trained state into `out`.
-    pub save:
-        Option<unsafe extern "C" fn(q: *const c_void, out: *mut PluginBytes, err: *mut PluginError) -> PluginStatus>,
+    pub save: Option<QuantizerSaveFn>,
 }
+
+/// `quantizer.create` as a plain function pointer (see [`PluginQuantizerVTable`]).
+pub type QuantizerCreateFn = unsafe extern "C" fn(
+    state: *mut c_void,
+    dim: usize,
+    params_json: *const c_char,
+    out: *mut *mut c_void,
+    err: *mut PluginError,
+) -> PluginStatus;
+
+/// `quantizer.load` as a plain function pointer (see [`PluginQuantizerVTable`]).
+pub type QuantizerLoadFn = unsafe extern "C" fn(
+    state: *mut c_void,
+    dim: usize,
+    bytes: *const u8,
+    len: usize,
+    out: *mut *mut c_void,
+    err: *mut PluginError,
+) -> PluginStatus;
+
+/// `quantizer.destroy` as a plain function pointer (see [`PluginQuantizerVTable`]).
+pub type QuantizerDestroyFn = unsafe extern "C" fn(q: *mut c_void);
+
+/// `quantizer.code_len` as a plain function pointer (see [`PluginQuantizerVTable`]).
+pub type QuantizerCodeLenFn = unsafe extern "C" fn(q: *const c_void) -> usize;
+
+/// `quantizer.supports` as a plain function pointer (see [`PluginQuantizerVTable`]).
+pub type QuantizerSupportsFn = unsafe extern "C" fn(q: *const c_void, metric: i32) -> i32;
+
+/// `quantizer.is_trained` as a plain function pointer (see [`PluginQuantizerVTable`]).
+pub type QuantizerIsTrainedFn = unsafe extern "C" fn(q: *const c_void) -> i32;
+
+/// `quantizer.train` as a plain function pointer (see [`PluginQuantizerVTable`]).
+pub type QuantizerTrainFn =
+    unsafe extern "C" fn(q: *mut c_void, sample: *const PluginRows, err: *mut PluginError) -> PluginStatus;
+
+/// `quantizer.encode` as a plain function pointer (see [`PluginQuantizerVTable`]).
+pub type QuantizerEncodeFn =
+    unsafe extern "C" fn(q: *const c_void, vector: *const f32, dim: usize, out: *mut u8, code_len: usize);
+
+/// `quantizer.decode` as a plain function pointer (see [`PluginQuantizerVTable`]).
+pub type QuantizerDecodeFn =
+    unsafe extern "C" fn(q: *const c_void, code: *const u8, code_len: usize, out: *mut f32, dim: usize);
+
+/// `quantizer.prepare_query` as a plain function pointer (see [`PluginQuantizerVTable`]).
+pub type QuantizerPrepareQueryFn = unsafe extern "C" fn(
+    q: *const c_void,
+    query: *const f32,
+    dim: usize,
+    metric: i32,
+    out: *mut PluginBytes,
+    err: *mut PluginError,
+) -> PluginStatus;
+
+/// `quantizer.distances_to_ids` as a plain function pointer (see [`PluginQuantizerVTable`]).
+pub type QuantizerDistancesToIdsFn = unsafe extern "C" fn(
+    q: *const c_void,
+    prepared: *const u8,
+    prepared_len: usize,
+    metric: i32,
+    codes: *const u8,
+    code_len: usize,
+    rows: usize,
+    ids: *const u32,
+    n: usize,
+    out: *mut f32,
+);
+
+/// `quantizer.save` as a plain function pointer (see [`PluginQuantizerVTable`]).
+pub type QuantizerSaveFn =
+    unsafe extern "C" fn(q: *const c_void, out: *mut PluginBytes, err: *mut PluginError) -> PluginStatus;
 
 /// A prepared query owned by the host (opaque to plugins).
 #[repr(C)]
@@ -305,78 +338,104 @@ pub struct PluginIndexVTable {
     /// Opaque plugin state passed to `create` and `load`.
     pub state: *mut c_void,
     /// Frees `state`; may be NULL.
-    pub release: Option<unsafe extern "C" fn(state: *mut c_void)>,
+    pub release: Option<ReleaseFn>,
     /// A new empty index for `dim` dimensions.
-    pub create: Option<
-        unsafe extern "C" fn(
-            state: *mut c_void,
-            dim: usize,
-            params_json: *const c_char,
-            out: *mut *mut c_void,
-            err: *mut PluginError,
-        ) -> PluginStatus,
-    >,
+    pub create: Option<IndexCreateFn>,
     /// Loads what `save` wrote.
-    pub load: Option<
-        unsafe extern "C" fn(
-            state: *mut c_void,
-            dim: usize,
-            params_json: *const c_char,
-            bytes: *const u8,
-            len: usize,
-            out: *mut *mut c_void,
-            err: *mut PluginError,
-        ) -> PluginStatus,
-    >,
+    pub load: Option<IndexLoadFn>,
     /// Frees an instance.
-    pub destroy: Option<unsafe extern "C" fn(ix: *mut c_void)>,
+    pub destroy: Option<IndexDestroyFn>,
     /// Writes the parameters as a JSON object to `out`.
-    pub params_json:
-        Option<unsafe extern "C" fn(ix: *const c_void, out: *mut PluginBytes, err: *mut PluginError) -> PluginStatus>,
+    pub params_json: Option<IndexParamsJsonFn>,
     /// Live slots.
-    pub len: Option<unsafe extern "C" fn(ix: *const c_void) -> usize>,
+    pub len: Option<IndexLenFn>,
     /// Adds `slot`.
-    pub insert: Option<
-        unsafe extern "C" fn(
-            ix: *mut c_void,
-            slot: u32,
-            source: *const PluginVectorSource,
-            err: *mut PluginError,
-        ) -> PluginStatus,
-    >,
+    pub insert: Option<IndexInsertFn>,
     /// Adds `n` slots; may be NULL (the host then calls `insert` for each).
-    pub insert_batch: Option<
-        unsafe extern "C" fn(
-            ix: *mut c_void,
-            slots: *const u32,
-            n: usize,
-            source: *const PluginVectorSource,
-            err: *mut PluginError,
-        ) -> PluginStatus,
-    >,
+    pub insert_batch: Option<IndexInsertBatchFn>,
     /// Tombstones `slot`.
-    pub remove: Option<unsafe extern "C" fn(ix: *mut c_void, slot: u32, err: *mut PluginError) -> PluginStatus>,
+    pub remove: Option<IndexRemoveFn>,
     /// Non-zero when `slot` is indexed and live.
-    pub contains: Option<unsafe extern "C" fn(ix: *const c_void, slot: u32) -> i32>,
+    pub contains: Option<IndexContainsFn>,
     /// Nearest live slots, closest first, into `out[params->k]`; `*out_len` receives the count.
-    pub search: Option<
-        unsafe extern "C" fn(
-            ix: *const c_void,
-            query: *const PluginQuery,
-            params: *const PluginIndexSearch,
-            source: *const PluginVectorSource,
-            out: *mut PluginCandidate,
-            out_len: *mut usize,
-            stats: *mut PluginSearchStats,
-            err: *mut PluginError,
-        ) -> PluginStatus,
-    >,
+    pub search: Option<IndexSearchFn>,
     /// Serialises the structure into `out`.
-    pub save:
-        Option<unsafe extern "C" fn(ix: *const c_void, out: *mut PluginBytes, err: *mut PluginError) -> PluginStatus>,
+    pub save: Option<IndexSaveFn>,
     /// Heap bytes used.
-    pub memory_bytes: Option<unsafe extern "C" fn(ix: *const c_void) -> usize>,
+    pub memory_bytes: Option<IndexMemoryBytesFn>,
 }
+
+/// `index.create` as a plain function pointer (see [`PluginIndexVTable`]).
+pub type IndexCreateFn = unsafe extern "C" fn(
+    state: *mut c_void,
+    dim: usize,
+    params_json: *const c_char,
+    out: *mut *mut c_void,
+    err: *mut PluginError,
+) -> PluginStatus;
+
+/// `index.load` as a plain function pointer (see [`PluginIndexVTable`]).
+pub type IndexLoadFn = unsafe extern "C" fn(
+    state: *mut c_void,
+    dim: usize,
+    params_json: *const c_char,
+    bytes: *const u8,
+    len: usize,
+    out: *mut *mut c_void,
+    err: *mut PluginError,
+) -> PluginStatus;
+
+/// `index.destroy` as a plain function pointer (see [`PluginIndexVTable`]).
+pub type IndexDestroyFn = unsafe extern "C" fn(ix: *mut c_void);
+
+/// `index.params_json` as a plain function pointer (see [`PluginIndexVTable`]).
+pub type IndexParamsJsonFn =
+    unsafe extern "C" fn(ix: *const c_void, out: *mut PluginBytes, err: *mut PluginError) -> PluginStatus;
+
+/// `index.len` as a plain function pointer (see [`PluginIndexVTable`]).
+pub type IndexLenFn = unsafe extern "C" fn(ix: *const c_void) -> usize;
+
+/// `index.insert` as a plain function pointer (see [`PluginIndexVTable`]).
+pub type IndexInsertFn = unsafe extern "C" fn(
+    ix: *mut c_void,
+    slot: u32,
+    source: *const PluginVectorSource,
+    err: *mut PluginError,
+) -> PluginStatus;
+
+/// `index.insert_batch` as a plain function pointer (see [`PluginIndexVTable`]).
+pub type IndexInsertBatchFn = unsafe extern "C" fn(
+    ix: *mut c_void,
+    slots: *const u32,
+    n: usize,
+    source: *const PluginVectorSource,
+    err: *mut PluginError,
+) -> PluginStatus;
+
+/// `index.remove` as a plain function pointer (see [`PluginIndexVTable`]).
+pub type IndexRemoveFn = unsafe extern "C" fn(ix: *mut c_void, slot: u32, err: *mut PluginError) -> PluginStatus;
+
+/// `index.contains` as a plain function pointer (see [`PluginIndexVTable`]).
+pub type IndexContainsFn = unsafe extern "C" fn(ix: *const c_void, slot: u32) -> i32;
+
+/// `index.search` as a plain function pointer (see [`PluginIndexVTable`]).
+pub type IndexSearchFn = unsafe extern "C" fn(
+    ix: *const c_void,
+    query: *const PluginQuery,
+    params: *const PluginIndexSearch,
+    source: *const PluginVectorSource,
+    out: *mut PluginCandidate,
+    out_len: *mut usize,
+    stats: *mut PluginSearchStats,
+    err: *mut PluginError,
+) -> PluginStatus;
+
+/// `index.save` as a plain function pointer (see [`PluginIndexVTable`]).
+pub type IndexSaveFn =
+    unsafe extern "C" fn(ix: *const c_void, out: *mut PluginBytes, err: *mut PluginError) -> PluginStatus;
+
+/// `index.memory_bytes` as a plain function pointer (see [`PluginIndexVTable`]).
+pub type IndexMemoryBytesFn = unsafe extern "C" fn(ix: *const c_void) -> usize;
 
 /// A cipher plugin: `create` makes a cipher for a key; `seal`/`open` may run on many threads.
 #[repr(C)]
@@ -388,46 +447,55 @@ pub struct PluginCipherVTable {
     /// Opaque plugin state passed to `create`.
     pub state: *mut c_void,
     /// Frees `state`; may be NULL.
-    pub release: Option<unsafe extern "C" fn(state: *mut c_void)>,
+    pub release: Option<ReleaseFn>,
     /// A cipher for `key`.
-    pub create: Option<
-        unsafe extern "C" fn(
-            state: *mut c_void,
-            key: *const u8,
-            key_len: usize,
-            out: *mut *mut c_void,
-            err: *mut PluginError,
-        ) -> PluginStatus,
-    >,
+    pub create: Option<CipherCreateFn>,
     /// Frees an instance.
-    pub destroy: Option<unsafe extern "C" fn(c: *mut c_void)>,
+    pub destroy: Option<CipherDestroyFn>,
     /// Bytes `seal` adds.
-    pub overhead: Option<unsafe extern "C" fn(c: *const c_void) -> usize>,
+    pub overhead: Option<CipherOverheadFn>,
     /// Encrypts and authenticates `len` bytes bound to `aad`, writing the result to `out`.
-    pub seal: Option<
-        unsafe extern "C" fn(
-            c: *const c_void,
-            data: *const u8,
-            len: usize,
-            aad: *const u8,
-            aad_len: usize,
-            out: *mut PluginBytes,
-            err: *mut PluginError,
-        ) -> PluginStatus,
-    >,
+    pub seal: Option<CipherSealFn>,
     /// Checks and decrypts what `seal` wrote (a failed check returns 14, corrupted).
-    pub open: Option<
-        unsafe extern "C" fn(
-            c: *const c_void,
-            data: *const u8,
-            len: usize,
-            aad: *const u8,
-            aad_len: usize,
-            out: *mut PluginBytes,
-            err: *mut PluginError,
-        ) -> PluginStatus,
-    >,
+    pub open: Option<CipherOpenFn>,
 }
+
+/// `cipher.create` as a plain function pointer (see [`PluginCipherVTable`]).
+pub type CipherCreateFn = unsafe extern "C" fn(
+    state: *mut c_void,
+    key: *const u8,
+    key_len: usize,
+    out: *mut *mut c_void,
+    err: *mut PluginError,
+) -> PluginStatus;
+
+/// `cipher.destroy` as a plain function pointer (see [`PluginCipherVTable`]).
+pub type CipherDestroyFn = unsafe extern "C" fn(c: *mut c_void);
+
+/// `cipher.overhead` as a plain function pointer (see [`PluginCipherVTable`]).
+pub type CipherOverheadFn = unsafe extern "C" fn(c: *const c_void) -> usize;
+
+/// `cipher.seal` as a plain function pointer (see [`PluginCipherVTable`]).
+pub type CipherSealFn = unsafe extern "C" fn(
+    c: *const c_void,
+    data: *const u8,
+    len: usize,
+    aad: *const u8,
+    aad_len: usize,
+    out: *mut PluginBytes,
+    err: *mut PluginError,
+) -> PluginStatus;
+
+/// `cipher.open` as a plain function pointer (see [`PluginCipherVTable`]).
+pub type CipherOpenFn = unsafe extern "C" fn(
+    c: *const c_void,
+    data: *const u8,
+    len: usize,
+    aad: *const u8,
+    aad_len: usize,
+    out: *mut PluginBytes,
+    err: *mut PluginError,
+) -> PluginStatus;
 
 /// A storage plugin: `open` makes a backend; its functions may run on many threads.
 #[repr(C)]
@@ -437,47 +505,62 @@ pub struct PluginStorageVTable {
     /// Opaque plugin state passed to `open`.
     pub state: *mut c_void,
     /// Frees `state`; may be NULL.
-    pub release: Option<unsafe extern "C" fn(state: *mut c_void)>,
+    pub release: Option<ReleaseFn>,
     /// Opens the storage at `path` (NUL-terminated bytes; NULL for in-memory backends).
-    pub open: Option<
-        unsafe extern "C" fn(
-            state: *mut c_void,
-            path: *const c_char,
-            read_only: i32,
-            create: i32,
-            out: *mut *mut c_void,
-            err: *mut PluginError,
-        ) -> PluginStatus,
-    >,
+    pub open: Option<StorageOpenFn>,
     /// Frees an instance.
-    pub destroy: Option<unsafe extern "C" fn(s: *mut c_void)>,
+    pub destroy: Option<StorageDestroyFn>,
     /// Current length into `*out`.
-    pub len: Option<unsafe extern "C" fn(s: *const c_void, out: *mut u64, err: *mut PluginError) -> PluginStatus>,
+    pub len: Option<StorageLenFn>,
     /// Fills `buf[len]` from `offset` (reading past the end returns 14, corrupted).
-    pub read_at: Option<
-        unsafe extern "C" fn(
-            s: *const c_void,
-            offset: u64,
-            buf: *mut u8,
-            len: usize,
-            err: *mut PluginError,
-        ) -> PluginStatus,
-    >,
+    pub read_at: Option<StorageReadAtFn>,
     /// Writes `len` bytes at `offset`, growing as needed.
-    pub write_at: Option<
-        unsafe extern "C" fn(
-            s: *const c_void,
-            offset: u64,
-            data: *const u8,
-            len: usize,
-            err: *mut PluginError,
-        ) -> PluginStatus,
-    >,
+    pub write_at: Option<StorageWriteAtFn>,
     /// Truncates or zero-extends to `len`.
-    pub set_len: Option<unsafe extern "C" fn(s: *const c_void, len: u64, err: *mut PluginError) -> PluginStatus>,
+    pub set_len: Option<StorageSetLenFn>,
     /// Makes every write durable.
-    pub sync: Option<unsafe extern "C" fn(s: *const c_void, err: *mut PluginError) -> PluginStatus>,
+    pub sync: Option<StorageSyncFn>,
 }
+
+/// `storage.open` as a plain function pointer (see [`PluginStorageVTable`]).
+pub type StorageOpenFn = unsafe extern "C" fn(
+    state: *mut c_void,
+    path: *const c_char,
+    read_only: i32,
+    create: i32,
+    out: *mut *mut c_void,
+    err: *mut PluginError,
+) -> PluginStatus;
+
+/// `storage.destroy` as a plain function pointer (see [`PluginStorageVTable`]).
+pub type StorageDestroyFn = unsafe extern "C" fn(s: *mut c_void);
+
+/// `storage.len` as a plain function pointer (see [`PluginStorageVTable`]).
+pub type StorageLenFn = unsafe extern "C" fn(s: *const c_void, out: *mut u64, err: *mut PluginError) -> PluginStatus;
+
+/// `storage.read_at` as a plain function pointer (see [`PluginStorageVTable`]).
+pub type StorageReadAtFn = unsafe extern "C" fn(
+    s: *const c_void,
+    offset: u64,
+    buf: *mut u8,
+    len: usize,
+    err: *mut PluginError,
+) -> PluginStatus;
+
+/// `storage.write_at` as a plain function pointer (see [`PluginStorageVTable`]).
+pub type StorageWriteAtFn = unsafe extern "C" fn(
+    s: *const c_void,
+    offset: u64,
+    data: *const u8,
+    len: usize,
+    err: *mut PluginError,
+) -> PluginStatus;
+
+/// `storage.set_len` as a plain function pointer (see [`PluginStorageVTable`]).
+pub type StorageSetLenFn = unsafe extern "C" fn(s: *const c_void, len: u64, err: *mut PluginError) -> PluginStatus;
+
+/// `storage.sync` as a plain function pointer (see [`PluginStorageVTable`]).
+pub type StorageSyncFn = unsafe extern "C" fn(s: *const c_void, err: *mut PluginError) -> PluginStatus;
 
 /// Byte offsets and sizes of every ABI struct, compared with the C header's by a test.
 pub fn layout_report() -> Vec<(&'static str, usize)> {

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::abi::{self, *};
+use super::checked::{CipherFns, DistanceFns, Fns, IndexFns, QuantizerFns, StorageFns};
 use crate::error::ComponentKind;
 use crate::traits::{
     Candidate, Cipher, CipherFactory, Codes, Distance, Index, IndexFactory, IndexSearch, Metric, PreparedQuery,
@@ -27,7 +28,7 @@ pub struct PluginHandle {
     pub description: String,
     /// Where it was loaded from (None for in-process plugins).
     pub path: Option<PathBuf>,
-    vtable: *const c_void,
+    fns: Fns,
     _lib: Option<Arc<libloading::Library>>,
 }
 
@@ -107,113 +108,63 @@ impl PluginHandle {
         }
         // SAFETY: every vtable starts with its u32 struct_size.
         let vt_size = unsafe { std::ptr::read_unaligned(d.vtable.cast::<u32>()) } as usize;
-        let (kind, need, complete) = match d.kind {
+        let short = |kind: ComponentKind, need: usize| {
+            plugin_err(format!(
+                "{at}: plugin '{id}': {kind} vtable struct_size {vt_size} is smaller than ABI version 1's ({need})"
+            ))
+        };
+        let missing = |kind: ComponentKind, f: &str| {
+            plugin_err(format!("{at}: plugin '{id}': {kind} vtable has no `{f}` function (it is required)"))
+        };
+        let fns = match d.kind {
             kind::DISTANCE => {
-                let complete = vt_size >= std::mem::size_of::<PluginDistanceVTable>() && {
-                    // SAFETY: the size check above covers the whole struct.
-                    let v = unsafe { &*d.vtable.cast::<PluginDistanceVTable>() };
-                    v.distances_to_ids.is_some() && v.distances_to_all.is_some()
-                };
-                (ComponentKind::Distance, std::mem::size_of::<PluginDistanceVTable>(), complete)
+                let need = std::mem::size_of::<PluginDistanceVTable>();
+                if vt_size < need {
+                    return Err(short(ComponentKind::Distance, need));
+                }
+                // SAFETY: the size check above covers the whole struct.
+                let v = unsafe { &*d.vtable.cast::<PluginDistanceVTable>() };
+                Fns::Distance(DistanceFns::copy(v).map_err(|f| missing(ComponentKind::Distance, f))?)
             }
             kind::QUANTIZER => {
-                let complete = vt_size >= std::mem::size_of::<PluginQuantizerVTable>() && {
-                    // SAFETY: the size check above covers the whole struct.
-                    let v = unsafe { &*d.vtable.cast::<PluginQuantizerVTable>() };
-                    v.create.is_some()
-                        && v.load.is_some()
-                        && v.destroy.is_some()
-                        && v.code_len.is_some()
-                        && v.supports.is_some()
-                        && v.is_trained.is_some()
-                        && v.train.is_some()
-                        && v.encode.is_some()
-                        && v.decode.is_some()
-                        && v.prepare_query.is_some()
-                        && v.distances_to_ids.is_some()
-                        && v.save.is_some()
-                };
-                (ComponentKind::Quantizer, std::mem::size_of::<PluginQuantizerVTable>(), complete)
+                let need = std::mem::size_of::<PluginQuantizerVTable>();
+                if vt_size < need {
+                    return Err(short(ComponentKind::Quantizer, need));
+                }
+                // SAFETY: the size check above covers the whole struct.
+                let v = unsafe { &*d.vtable.cast::<PluginQuantizerVTable>() };
+                Fns::Quantizer(QuantizerFns::copy(v).map_err(|f| missing(ComponentKind::Quantizer, f))?)
             }
             kind::INDEX => {
-                let complete = vt_size >= std::mem::size_of::<PluginIndexVTable>() && {
-                    // SAFETY: the size check above covers the whole struct.
-                    let v = unsafe { &*d.vtable.cast::<PluginIndexVTable>() };
-                    v.create.is_some()
-                        && v.load.is_some()
-                        && v.destroy.is_some()
-                        && v.params_json.is_some()
-                        && v.len.is_some()
-                        && v.insert.is_some()
-                        && v.remove.is_some()
-                        && v.contains.is_some()
-                        && v.search.is_some()
-                        && v.save.is_some()
-                        && v.memory_bytes.is_some()
-                };
-                (ComponentKind::Index, std::mem::size_of::<PluginIndexVTable>(), complete)
+                let need = std::mem::size_of::<PluginIndexVTable>();
+                if vt_size < need {
+                    return Err(short(ComponentKind::Index, need));
+                }
+                // SAFETY: the size check above covers the whole struct.
+                let v = unsafe { &*d.vtable.cast::<PluginIndexVTable>() };
+                Fns::Index(IndexFns::copy(v).map_err(|f| missing(ComponentKind::Index, f))?)
             }
             kind::CIPHER => {
-                let complete = vt_size >= std::mem::size_of::<PluginCipherVTable>() && {
-                    // SAFETY: the size check above covers the whole struct.
-                    let v = unsafe { &*d.vtable.cast::<PluginCipherVTable>() };
-                    v.create.is_some()
-                        && v.destroy.is_some()
-                        && v.overhead.is_some()
-                        && v.seal.is_some()
-                        && v.open.is_some()
-                };
-                (ComponentKind::Cipher, std::mem::size_of::<PluginCipherVTable>(), complete)
+                let need = std::mem::size_of::<PluginCipherVTable>();
+                if vt_size < need {
+                    return Err(short(ComponentKind::Cipher, need));
+                }
+                // SAFETY: the size check above covers the whole struct.
+                let v = unsafe { &*d.vtable.cast::<PluginCipherVTable>() };
+                Fns::Cipher(CipherFns::copy(v).map_err(|f| missing(ComponentKind::Cipher, f))?)
             }
             kind::STORAGE => {
-                let complete = vt_size >= std::mem::size_of::<PluginStorageVTable>() && {
-                    // SAFETY: the size check above covers the whole struct.
-                    let v = unsafe { &*d.vtable.cast::<PluginStorageVTable>() };
-                    v.open.is_some()
-                        && v.destroy.is_some()
-                        && v.len.is_some()
-                        && v.read_at.is_some()
-                        && v.write_at.is_some()
-                        && v.set_len.is_some()
-                        && v.sync.is_some()
-                };
-                (ComponentKind::Storage, std::mem::size_of::<PluginStorageVTable>(), complete)
+                let need = std::mem::size_of::<PluginStorageVTable>();
+                if vt_size < need {
+                    return Err(short(ComponentKind::Storage, need));
+                }
+                // SAFETY: the size check above covers the whole struct.
+                let v = unsafe { &*d.vtable.cast::<PluginStorageVTable>() };
+                Fns::Storage(StorageFns::copy(v).map_err(|f| missing(ComponentKind::Storage, f))?)
             }
             other => return Err(plugin_err(format!("{at}: plugin '{id}' has unknown kind {other}"))),
         };
-        if !complete {
-            return Err(plugin_err(format!(
-                "{at}: plugin '{id}': {kind} vtable is incomplete (struct_size {vt_size}, need {need} with every required function set)"
-            )));
-        }
-        Ok(PluginHandle { id, version: d.version, kind, description, path, vtable: d.vtable, _lib: lib })
-    }
-
-    fn distance_vt(&self) -> &PluginDistanceVTable {
-        debug_assert_eq!(self.kind, ComponentKind::Distance);
-        // SAFETY: from_entry checked the kind, size and required functions of this vtable.
-        unsafe { &*self.vtable.cast::<PluginDistanceVTable>() }
-    }
-    fn quantizer_vt(&self) -> &PluginQuantizerVTable {
-        debug_assert_eq!(self.kind, ComponentKind::Quantizer);
-        // SAFETY: as above.
-        unsafe { &*self.vtable.cast::<PluginQuantizerVTable>() }
-    }
-    fn index_vt(&self) -> &PluginIndexVTable {
-        debug_assert_eq!(self.kind, ComponentKind::Index);
-        // SAFETY: as above.
-        unsafe { &*self.vtable.cast::<PluginIndexVTable>() }
-    }
-
-    fn cipher_vt(&self) -> &PluginCipherVTable {
-        debug_assert_eq!(self.kind, ComponentKind::Cipher);
-        // SAFETY: as above.
-        unsafe { &*self.vtable.cast::<PluginCipherVTable>() }
-    }
-    fn storage_vt(&self) -> &PluginStorageVTable {
-        debug_assert_eq!(self.kind, ComponentKind::Storage);
-        // SAFETY: as above.
-        unsafe { &*self.vtable.cast::<PluginStorageVTable>() }
+        Ok(PluginHandle { id, version: d.version, kind: fns.kind(), description, path, fns, _lib: lib })
     }
 
     fn error(&self, status: PluginStatus, err: &PluginError) -> Error {
@@ -246,36 +197,35 @@ impl PluginHandle {
 
     /// Makes the registry entry for this plugin.
     pub(crate) fn component(self: &Arc<Self>) -> Component {
-        match self.kind {
-            ComponentKind::Distance => {
-                let vt = self.distance_vt();
+        let plugin = self.clone();
+        match self.fns {
+            Fns::Distance(vt) => {
                 // SAFETY: backend_name is NULL or NUL-terminated (ABI).
                 let backend = unsafe { c_str(vt.backend_name) }.unwrap_or_else(|| "plugin".into());
                 Component::Distance(Arc::new(ForeignDistance {
-                    plugin: self.clone(),
+                    plugin,
+                    vt,
                     metric: metric_from_abi(vt.metric),
                     needs_norms: vt.needs_norms != 0,
                     backend,
                 }))
             }
-            ComponentKind::Quantizer => {
-                Component::Quantizer(Arc::new(ForeignQuantizerFactory { plugin: self.clone() }))
-            }
-            ComponentKind::Index => Component::Index(Arc::new(ForeignIndexFactory { plugin: self.clone() })),
-            ComponentKind::Cipher => Component::Cipher(Arc::new(ForeignCipherFactory { plugin: self.clone() })),
-            ComponentKind::Storage => Component::Storage(Arc::new(ForeignStorageFactory { plugin: self.clone() })),
+            Fns::Quantizer(vt) => Component::Quantizer(Arc::new(ForeignQuantizerFactory { plugin, vt })),
+            Fns::Index(vt) => Component::Index(Arc::new(ForeignIndexFactory { plugin, vt })),
+            Fns::Cipher(vt) => Component::Cipher(Arc::new(ForeignCipherFactory { plugin, vt })),
+            Fns::Storage(vt) => Component::Storage(Arc::new(ForeignStorageFactory { plugin, vt })),
         }
     }
 }
 
 impl Drop for PluginHandle {
     fn drop(&mut self) {
-        let (state, release) = match self.kind {
-            ComponentKind::Distance => (self.distance_vt().state, self.distance_vt().release),
-            ComponentKind::Quantizer => (self.quantizer_vt().state, self.quantizer_vt().release),
-            ComponentKind::Index => (self.index_vt().state, self.index_vt().release),
-            ComponentKind::Cipher => (self.cipher_vt().state, self.cipher_vt().release),
-            ComponentKind::Storage => (self.storage_vt().state, self.storage_vt().release),
+        let (state, release) = match &self.fns {
+            Fns::Distance(v) => (v.state, v.release),
+            Fns::Quantizer(v) => (v.state, v.release),
+            Fns::Index(v) => (v.state, v.release),
+            Fns::Cipher(v) => (v.state, v.release),
+            Fns::Storage(v) => (v.state, v.release),
         };
         if let Some(release) = release {
             // SAFETY: called once, when the last adapter using the plugin is gone (ABI contract).
@@ -349,6 +299,7 @@ fn sink(buf: &mut Vec<u8>) -> PluginBytes {
 #[derive(Debug)]
 pub struct ForeignDistance {
     plugin: Arc<PluginHandle>,
+    vt: DistanceFns,
     metric: Option<Metric>,
     needs_norms: bool,
     backend: String,
@@ -374,9 +325,9 @@ impl Distance for ForeignDistance {
         assert_eq!(ids.len(), out.len(), "one output per id");
         assert!(query.len() >= rows.dim, "query shorter than the rows");
         assert!(ids.iter().all(|&i| (i as usize) < rows.len()), "id out of range");
-        let vt = self.plugin.distance_vt();
+        let vt = &self.vt;
         let r = rows_abi(rows);
-        let f = vt.distances_to_ids.expect("checked at load");
+        let f = vt.distances_to_ids;
         // SAFETY: pointers cover query (dim floats), rows, ids and out (checked above); the plugin
         // only reads them during the call.
         unsafe { f(vt.state, query.as_ptr(), query_norm, &r, ids.as_ptr(), ids.len(), out.as_mut_ptr()) }
@@ -384,9 +335,9 @@ impl Distance for ForeignDistance {
     fn distances_to_all(&self, query: &[f32], query_norm: f32, rows: &Rows<'_>, out: &mut [f32]) {
         assert_eq!(out.len(), rows.len(), "one output per row");
         assert!(query.len() >= rows.dim, "query shorter than the rows");
-        let vt = self.plugin.distance_vt();
+        let vt = &self.vt;
         let r = rows_abi(rows);
-        let f = vt.distances_to_all.expect("checked at load");
+        let f = vt.distances_to_all;
         // SAFETY: as in distances_to_ids.
         unsafe { f(vt.state, query.as_ptr(), query_norm, &r, out.as_mut_ptr()) }
     }
@@ -396,6 +347,7 @@ impl Distance for ForeignDistance {
 #[derive(Debug)]
 pub struct ForeignQuantizerFactory {
     plugin: Arc<PluginHandle>,
+    vt: QuantizerFns,
 }
 
 impl QuantizerFactory for ForeignQuantizerFactory {
@@ -406,31 +358,30 @@ impl QuantizerFactory for ForeignQuantizerFactory {
         self.plugin.version
     }
     fn create(&self, dim: usize, params: &serde_json::Value) -> Result<Box<dyn Quantizer>> {
-        let vt = self.plugin.quantizer_vt();
+        let vt = &self.vt;
         let params = CString::new(params.to_string()).map_err(|e| Error::InvalidConfig(e.to_string()))?;
         let mut obj = std::ptr::null_mut();
         let mut err = PluginError::default();
         // SAFETY: arguments are valid for the call; `obj` receives the plugin's instance.
-        let s = unsafe { vt.create.expect("checked at load")(vt.state, dim, params.as_ptr(), &mut obj, &mut err) };
+        let s = unsafe { (vt.create)(vt.state, dim, params.as_ptr(), &mut obj, &mut err) };
         self.plugin.check(s, &err)?;
-        ForeignQuantizer::boxed(self.plugin.clone(), obj, dim)
+        ForeignQuantizer::boxed(self.plugin.clone(), self.vt, obj, dim)
     }
     fn load(&self, dim: usize, bytes: &[u8]) -> Result<Box<dyn Quantizer>> {
-        let vt = self.plugin.quantizer_vt();
+        let vt = &self.vt;
         let mut obj = std::ptr::null_mut();
         let mut err = PluginError::default();
         // SAFETY: as in create; `bytes` is valid for the call.
-        let s = unsafe {
-            vt.load.expect("checked at load")(vt.state, dim, bytes.as_ptr(), bytes.len(), &mut obj, &mut err)
-        };
+        let s = unsafe { (vt.load)(vt.state, dim, bytes.as_ptr(), bytes.len(), &mut obj, &mut err) };
         self.plugin.check(s, &err)?;
-        ForeignQuantizer::boxed(self.plugin.clone(), obj, dim)
+        ForeignQuantizer::boxed(self.plugin.clone(), self.vt, obj, dim)
     }
 }
 
 /// A plugin quantizer instance as a [`Quantizer`].
 pub struct ForeignQuantizer {
     plugin: Arc<PluginHandle>,
+    vt: QuantizerFns,
     obj: *mut c_void,
     dim: usize,
 }
@@ -448,21 +399,21 @@ impl std::fmt::Debug for ForeignQuantizer {
 }
 
 impl ForeignQuantizer {
-    fn boxed(plugin: Arc<PluginHandle>, obj: *mut c_void, dim: usize) -> Result<Box<dyn Quantizer>> {
+    fn boxed(plugin: Arc<PluginHandle>, vt: QuantizerFns, obj: *mut c_void, dim: usize) -> Result<Box<dyn Quantizer>> {
         if obj.is_null() {
             return Err(plugin_err(format!("plugin '{}' returned no quantizer", plugin.id)));
         }
-        Ok(Box::new(ForeignQuantizer { plugin, obj, dim }))
+        Ok(Box::new(ForeignQuantizer { plugin, vt, obj, dim }))
     }
-    fn vt(&self) -> &PluginQuantizerVTable {
-        self.plugin.quantizer_vt()
+    fn vt(&self) -> &QuantizerFns {
+        &self.vt
     }
 }
 
 impl Drop for ForeignQuantizer {
     fn drop(&mut self) {
         // SAFETY: obj came from this plugin's create/load and is destroyed once.
-        unsafe { self.vt().destroy.expect("checked at load")(self.obj) }
+        unsafe { (self.vt().destroy)(self.obj) }
     }
 }
 
@@ -472,44 +423,34 @@ impl Quantizer for ForeignQuantizer {
     }
     fn code_len(&self) -> usize {
         // SAFETY: obj is live.
-        unsafe { self.vt().code_len.expect("checked at load")(self.obj) }
+        unsafe { (self.vt().code_len)(self.obj) }
     }
     fn supports(&self, metric: Metric) -> bool {
         // SAFETY: obj is live.
-        unsafe { self.vt().supports.expect("checked at load")(self.obj, metric_to_abi(metric)) != 0 }
+        unsafe { (self.vt().supports)(self.obj, metric_to_abi(metric)) != 0 }
     }
     fn is_trained(&self) -> bool {
         // SAFETY: obj is live.
-        unsafe { self.vt().is_trained.expect("checked at load")(self.obj) != 0 }
+        unsafe { (self.vt().is_trained)(self.obj) != 0 }
     }
     fn train(&mut self, sample: &Rows<'_>) -> Result<()> {
         let r = rows_abi(sample);
         let mut err = PluginError::default();
         // SAFETY: obj is live and exclusively borrowed; `r` points into `sample` for the call.
-        let s = unsafe { self.vt().train.expect("checked at load")(self.obj, &r, &mut err) };
+        let s = unsafe { (self.vt().train)(self.obj, &r, &mut err) };
         self.plugin.check(s, &err)
     }
     fn encode(&self, vector: &[f32], out: &mut [u8]) {
         assert_eq!(vector.len(), self.dim, "vector length");
         assert_eq!(out.len(), self.code_len(), "code length");
         // SAFETY: both buffers are valid for their stated lengths during the call.
-        unsafe {
-            self.vt().encode.expect("checked at load")(
-                self.obj,
-                vector.as_ptr(),
-                vector.len(),
-                out.as_mut_ptr(),
-                out.len(),
-            )
-        }
+        unsafe { (self.vt().encode)(self.obj, vector.as_ptr(), vector.len(), out.as_mut_ptr(), out.len()) }
     }
     fn decode(&self, code: &[u8], out: &mut [f32]) {
         assert_eq!(out.len(), self.dim, "output length");
         assert_eq!(code.len(), self.code_len(), "code length");
         // SAFETY: both buffers are valid for their stated lengths during the call.
-        unsafe {
-            self.vt().decode.expect("checked at load")(self.obj, code.as_ptr(), code.len(), out.as_mut_ptr(), out.len())
-        }
+        unsafe { (self.vt().decode)(self.obj, code.as_ptr(), code.len(), out.as_mut_ptr(), out.len()) }
     }
     fn prepare_query(&self, query: &[f32], metric: Metric) -> Vec<u8> {
         assert_eq!(query.len(), self.dim, "query length");
@@ -518,14 +459,7 @@ impl Quantizer for ForeignQuantizer {
         let mut err = PluginError::default();
         // SAFETY: query is valid; `out` appends to `buf`, which outlives the call.
         let s = unsafe {
-            self.vt().prepare_query.expect("checked at load")(
-                self.obj,
-                query.as_ptr(),
-                query.len(),
-                metric_to_abi(metric),
-                &mut out,
-                &mut err,
-            )
+            (self.vt().prepare_query)(self.obj, query.as_ptr(), query.len(), metric_to_abi(metric), &mut out, &mut err)
         };
         if let Err(e) = self.plugin.check(s, &err) {
             tracing::error!(error = %e, "plugin quantizer failed to prepare a query");
@@ -539,7 +473,7 @@ impl Quantizer for ForeignQuantizer {
         assert!(ids.iter().all(|&i| (i as usize) < rows), "id out of range");
         // SAFETY: every buffer is valid for its stated length during the call; ids are in range.
         unsafe {
-            self.vt().distances_to_ids.expect("checked at load")(
+            (self.vt().distances_to_ids)(
                 self.obj,
                 prepared.as_ptr(),
                 prepared.len(),
@@ -558,7 +492,7 @@ impl Quantizer for ForeignQuantizer {
         let mut out = sink(&mut buf);
         let mut err = PluginError::default();
         // SAFETY: obj is live; `out` appends to `buf`.
-        let s = unsafe { self.vt().save.expect("checked at load")(self.obj, &mut out, &mut err) };
+        let s = unsafe { (self.vt().save)(self.obj, &mut out, &mut err) };
         if let Err(e) = self.plugin.check(s, &err) {
             tracing::error!(error = %e, "plugin quantizer failed to save");
             buf.clear();
@@ -571,6 +505,7 @@ impl Quantizer for ForeignQuantizer {
 #[derive(Debug)]
 pub struct ForeignIndexFactory {
     plugin: Arc<PluginHandle>,
+    vt: IndexFns,
 }
 
 impl IndexFactory for ForeignIndexFactory {
@@ -581,40 +516,31 @@ impl IndexFactory for ForeignIndexFactory {
         self.plugin.version
     }
     fn create(&self, dim: usize, params: &serde_json::Value) -> Result<Box<dyn Index>> {
-        let vt = self.plugin.index_vt();
+        let vt = &self.vt;
         let params = CString::new(params.to_string()).map_err(|e| Error::InvalidConfig(e.to_string()))?;
         let mut obj = std::ptr::null_mut();
         let mut err = PluginError::default();
         // SAFETY: arguments are valid for the call; `obj` receives the plugin's instance.
-        let s = unsafe { vt.create.expect("checked at load")(vt.state, dim, params.as_ptr(), &mut obj, &mut err) };
+        let s = unsafe { (vt.create)(vt.state, dim, params.as_ptr(), &mut obj, &mut err) };
         self.plugin.check(s, &err)?;
-        ForeignIndex::boxed(self.plugin.clone(), obj)
+        ForeignIndex::boxed(self.plugin.clone(), self.vt, obj)
     }
     fn load(&self, dim: usize, params: &serde_json::Value, bytes: &[u8]) -> Result<Box<dyn Index>> {
-        let vt = self.plugin.index_vt();
+        let vt = &self.vt;
         let params = CString::new(params.to_string()).map_err(|e| Error::InvalidConfig(e.to_string()))?;
         let mut obj = std::ptr::null_mut();
         let mut err = PluginError::default();
         // SAFETY: as in create; `bytes` is valid for the call.
-        let s = unsafe {
-            vt.load.expect("checked at load")(
-                vt.state,
-                dim,
-                params.as_ptr(),
-                bytes.as_ptr(),
-                bytes.len(),
-                &mut obj,
-                &mut err,
-            )
-        };
+        let s = unsafe { (vt.load)(vt.state, dim, params.as_ptr(), bytes.as_ptr(), bytes.len(), &mut obj, &mut err) };
         self.plugin.check(s, &err)?;
-        ForeignIndex::boxed(self.plugin.clone(), obj)
+        ForeignIndex::boxed(self.plugin.clone(), self.vt, obj)
     }
 }
 
 /// A plugin index instance as an [`Index`].
 pub struct ForeignIndex {
     plugin: Arc<PluginHandle>,
+    vt: IndexFns,
     obj: *mut c_void,
 }
 
@@ -630,21 +556,21 @@ impl std::fmt::Debug for ForeignIndex {
 }
 
 impl ForeignIndex {
-    fn boxed(plugin: Arc<PluginHandle>, obj: *mut c_void) -> Result<Box<dyn Index>> {
+    fn boxed(plugin: Arc<PluginHandle>, vt: IndexFns, obj: *mut c_void) -> Result<Box<dyn Index>> {
         if obj.is_null() {
             return Err(plugin_err(format!("plugin '{}' returned no index", plugin.id)));
         }
-        Ok(Box::new(ForeignIndex { plugin, obj }))
+        Ok(Box::new(ForeignIndex { plugin, vt, obj }))
     }
-    fn vt(&self) -> &PluginIndexVTable {
-        self.plugin.index_vt()
+    fn vt(&self) -> &IndexFns {
+        &self.vt
     }
 }
 
 impl Drop for ForeignIndex {
     fn drop(&mut self) {
         // SAFETY: obj came from this plugin's create/load and is destroyed once.
-        unsafe { self.vt().destroy.expect("checked at load")(self.obj) }
+        unsafe { (self.vt().destroy)(self.obj) }
     }
 }
 
@@ -776,7 +702,7 @@ impl Index for ForeignIndex {
         let mut out = sink(&mut buf);
         let mut err = PluginError::default();
         // SAFETY: obj is live; `out` appends to `buf`.
-        let s = unsafe { self.vt().params_json.expect("checked at load")(self.obj, &mut out, &mut err) };
+        let s = unsafe { (self.vt().params_json)(self.obj, &mut out, &mut err) };
         if self.plugin.check(s, &err).is_err() {
             return serde_json::json!({});
         }
@@ -784,11 +710,11 @@ impl Index for ForeignIndex {
     }
     fn len(&self) -> usize {
         // SAFETY: obj is live.
-        unsafe { self.vt().len.expect("checked at load")(self.obj) }
+        unsafe { (self.vt().len)(self.obj) }
     }
     fn insert(&mut self, slot: u32, source: &dyn VectorSource) -> Result<()> {
         let mut err = PluginError::default();
-        let (obj, f) = (self.obj, self.vt().insert.expect("checked at load"));
+        let (obj, f) = (self.obj, self.vt().insert);
         // SAFETY: obj is live and exclusively borrowed; the source lives for the call.
         let s = with_source(source, |src| unsafe { f(obj, slot, src, &mut err) });
         self.plugin.check(s, &err)
@@ -809,12 +735,12 @@ impl Index for ForeignIndex {
     fn delete(&mut self, slot: u32) -> Result<()> {
         let mut err = PluginError::default();
         // SAFETY: obj is live and exclusively borrowed.
-        let s = unsafe { self.vt().remove.expect("checked at load")(self.obj, slot, &mut err) };
+        let s = unsafe { (self.vt().remove)(self.obj, slot, &mut err) };
         self.plugin.check(s, &err)
     }
     fn contains(&self, slot: u32) -> bool {
         // SAFETY: obj is live.
-        unsafe { self.vt().contains.expect("checked at load")(self.obj, slot) != 0 }
+        unsafe { (self.vt().contains)(self.obj, slot) != 0 }
     }
     fn search(
         &self,
@@ -834,7 +760,7 @@ impl Index for ForeignIndex {
         let mut n = 0usize;
         let mut st = PluginSearchStats::default();
         let mut err = PluginError::default();
-        let (obj, f) = (self.obj, self.vt().search.expect("checked at load"));
+        let (obj, f) = (self.obj, self.vt().search);
         let q = (query as *const PreparedQuery).cast::<PluginQuery>();
         // SAFETY: every pointer is valid for the call; `out` has room for k candidates.
         let s = with_source(source, |src| unsafe { f(obj, q, &p, src, out.as_mut_ptr(), &mut n, &mut st, &mut err) });
@@ -851,12 +777,12 @@ impl Index for ForeignIndex {
         let mut sink_ = sink(out);
         let mut err = PluginError::default();
         // SAFETY: obj is live; the sink appends to `out`.
-        let s = unsafe { self.vt().save.expect("checked at load")(self.obj, &mut sink_, &mut err) };
+        let s = unsafe { (self.vt().save)(self.obj, &mut sink_, &mut err) };
         self.plugin.check(s, &err)
     }
     fn memory_bytes(&self) -> usize {
         // SAFETY: obj is live.
-        unsafe { self.vt().memory_bytes.expect("checked at load")(self.obj) }
+        unsafe { (self.vt().memory_bytes)(self.obj) }
     }
 }
 
@@ -864,6 +790,7 @@ impl Index for ForeignIndex {
 #[derive(Debug)]
 pub struct ForeignCipherFactory {
     plugin: Arc<PluginHandle>,
+    vt: CipherFns,
 }
 
 impl CipherFactory for ForeignCipherFactory {
@@ -874,25 +801,26 @@ impl CipherFactory for ForeignCipherFactory {
         self.plugin.version
     }
     fn key_len(&self) -> usize {
-        self.plugin.cipher_vt().key_len as usize
+        self.vt.key_len as usize
     }
     fn create(&self, key: &[u8]) -> Result<Box<dyn Cipher>> {
-        let vt = self.plugin.cipher_vt();
+        let vt = &self.vt;
         let mut obj = std::ptr::null_mut();
         let mut err = PluginError::default();
         // SAFETY: the key is valid for the call; `obj` receives the plugin's instance.
-        let s = unsafe { vt.create.expect("checked at load")(vt.state, key.as_ptr(), key.len(), &mut obj, &mut err) };
+        let s = unsafe { (vt.create)(vt.state, key.as_ptr(), key.len(), &mut obj, &mut err) };
         self.plugin.check(s, &err)?;
         if obj.is_null() {
             return Err(plugin_err(format!("plugin '{}' returned no cipher", self.plugin.id)));
         }
-        Ok(Box::new(ForeignCipher { plugin: self.plugin.clone(), obj }))
+        Ok(Box::new(ForeignCipher { plugin: self.plugin.clone(), vt: self.vt, obj }))
     }
 }
 
 /// A plugin cipher instance as a [`Cipher`].
 pub struct ForeignCipher {
     plugin: Arc<PluginHandle>,
+    vt: CipherFns,
     obj: *mut c_void,
 }
 
@@ -910,7 +838,7 @@ impl std::fmt::Debug for ForeignCipher {
 impl Drop for ForeignCipher {
     fn drop(&mut self) {
         // SAFETY: obj came from this plugin's create and is destroyed once.
-        unsafe { self.plugin.cipher_vt().destroy.expect("checked at load")(self.obj) }
+        unsafe { (self.vt.destroy)(self.obj) }
     }
 }
 
@@ -942,13 +870,13 @@ impl Cipher for ForeignCipher {
     }
     fn overhead(&self) -> usize {
         // SAFETY: obj is live.
-        unsafe { self.plugin.cipher_vt().overhead.expect("checked at load")(self.obj) }
+        unsafe { (self.vt.overhead)(self.obj) }
     }
     fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
-        self.run(self.plugin.cipher_vt().seal.expect("checked at load"), plaintext, aad)
+        self.run(self.vt.seal, plaintext, aad)
     }
     fn open(&self, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
-        self.run(self.plugin.cipher_vt().open.expect("checked at load"), sealed, aad)
+        self.run(self.vt.open, sealed, aad)
     }
 }
 
@@ -956,6 +884,7 @@ impl Cipher for ForeignCipher {
 #[derive(Debug)]
 pub struct ForeignStorageFactory {
     plugin: Arc<PluginHandle>,
+    vt: StorageFns,
 }
 
 impl StorageFactory for ForeignStorageFactory {
@@ -966,7 +895,7 @@ impl StorageFactory for ForeignStorageFactory {
         self.plugin.version
     }
     fn open(&self, path: Option<&std::path::Path>, options: &StorageOptions) -> Result<Box<dyn StorageBackend>> {
-        let vt = self.plugin.storage_vt();
+        let vt = &self.vt;
         let path = path
             .map(|p| {
                 let bytes =
@@ -978,7 +907,7 @@ impl StorageFactory for ForeignStorageFactory {
         let mut err = PluginError::default();
         // SAFETY: path is NULL or NUL-terminated for the call; `obj` receives the instance.
         let s = unsafe {
-            vt.open.expect("checked at load")(
+            (vt.open)(
                 vt.state,
                 path.as_ref().map_or(std::ptr::null(), |p| p.as_ptr()),
                 i32::from(options.read_only),
@@ -991,13 +920,14 @@ impl StorageFactory for ForeignStorageFactory {
         if obj.is_null() {
             return Err(plugin_err(format!("plugin '{}' returned no storage", self.plugin.id)));
         }
-        Ok(Box::new(ForeignStorage { plugin: self.plugin.clone(), obj }))
+        Ok(Box::new(ForeignStorage { plugin: self.plugin.clone(), vt: self.vt, obj }))
     }
 }
 
 /// A plugin storage instance as a [`StorageBackend`].
 pub struct ForeignStorage {
     plugin: Arc<PluginHandle>,
+    vt: StorageFns,
     obj: *mut c_void,
 }
 
@@ -1015,7 +945,7 @@ impl std::fmt::Debug for ForeignStorage {
 impl Drop for ForeignStorage {
     fn drop(&mut self) {
         // SAFETY: obj came from this plugin's open and is destroyed once.
-        unsafe { self.plugin.storage_vt().destroy.expect("checked at load")(self.obj) }
+        unsafe { (self.vt.destroy)(self.obj) }
     }
 }
 
@@ -1026,47 +956,31 @@ impl StorageBackend for ForeignStorage {
     fn len(&self) -> Result<u64> {
         let (mut n, mut err) = (0u64, PluginError::default());
         // SAFETY: obj is live; `n` is writable.
-        let s = unsafe { self.plugin.storage_vt().len.expect("checked at load")(self.obj, &mut n, &mut err) };
+        let s = unsafe { (self.vt.len)(self.obj, &mut n, &mut err) };
         self.plugin.check(s, &err).map(|()| n)
     }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         let mut err = PluginError::default();
         // SAFETY: obj is live; buf is writable for its length.
-        let s = unsafe {
-            self.plugin.storage_vt().read_at.expect("checked at load")(
-                self.obj,
-                offset,
-                buf.as_mut_ptr(),
-                buf.len(),
-                &mut err,
-            )
-        };
+        let s = unsafe { (self.vt.read_at)(self.obj, offset, buf.as_mut_ptr(), buf.len(), &mut err) };
         self.plugin.check(s, &err)
     }
     fn write_at(&self, offset: u64, data: &[u8]) -> Result<()> {
         let mut err = PluginError::default();
         // SAFETY: obj is live; data is valid for its length.
-        let s = unsafe {
-            self.plugin.storage_vt().write_at.expect("checked at load")(
-                self.obj,
-                offset,
-                data.as_ptr(),
-                data.len(),
-                &mut err,
-            )
-        };
+        let s = unsafe { (self.vt.write_at)(self.obj, offset, data.as_ptr(), data.len(), &mut err) };
         self.plugin.check(s, &err)
     }
     fn set_len(&self, len: u64) -> Result<()> {
         let mut err = PluginError::default();
         // SAFETY: obj is live.
-        let s = unsafe { self.plugin.storage_vt().set_len.expect("checked at load")(self.obj, len, &mut err) };
+        let s = unsafe { (self.vt.set_len)(self.obj, len, &mut err) };
         self.plugin.check(s, &err)
     }
     fn sync(&self) -> Result<()> {
         let mut err = PluginError::default();
         // SAFETY: obj is live.
-        let s = unsafe { self.plugin.storage_vt().sync.expect("checked at load")(self.obj, &mut err) };
+        let s = unsafe { (self.vt.sync)(self.obj, &mut err) };
         self.plugin.check(s, &err)
     }
 }

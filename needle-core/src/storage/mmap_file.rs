@@ -37,6 +37,7 @@ use crate::{Error, Result};
 const NEW_FILE_MODE: u32 = 0o600;
 
 /// Maps the whole of `file` read-only. The single unsafe operation of this backend.
+#[allow(unsafe_code)] // the memory map (see the SAFETY note)
 fn map_file(file: &File) -> Result<Arc<Mmap>> {
     // SAFETY: `Mmap::map` is unsafe because the mapped bytes can change or vanish (SIGBUS) if the
     // file is modified or truncated while the slice is alive. Within this process every write and

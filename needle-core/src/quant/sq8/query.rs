@@ -131,6 +131,7 @@ pub(super) fn distances(
 }
 
 /// The query weights, stored as bytes in the prepared query, seen as the i8 values they are.
+#[allow(unsafe_code)] // u8 -> i8 reinterpretation, same layout
 fn as_i8(bytes: &[u8]) -> &[i8] {
     // SAFETY: `u8` and `i8` have the same size and alignment and every bit pattern is valid for
     // both; the new slice covers the same memory for the same lifetime, read-only.

@@ -17,12 +17,15 @@
 //! that calling it is sound. The batch loops (`batch.rs`) are inlined into each backend's
 //! `#[target_feature]` functions, leaving one indirect call per batch of ids.
 
+#[allow(unsafe_code)] // prefetch intrinsic
 mod batch;
 mod scalar;
 
 #[cfg(all(feature = "simd", target_arch = "x86_64"))]
+#[allow(unsafe_code)] // target-feature kernels
 mod avx2;
 #[cfg(all(feature = "simd", target_arch = "x86_64"))]
+#[allow(unsafe_code)] // target-feature kernels
 mod avx512;
 
 use std::fmt;
