@@ -25,6 +25,10 @@ fn config(seed: u64) -> DatabaseConfig {
     if seed % 4 == 1 {
         config = config.with_durability(Durability::Batched(2));
     }
+    if seed % 5 == 2 {
+        // Automatic checkpoints every few writes, so kills land inside them too.
+        config = config.with_wal_autocheckpoint(2048);
+    }
     config
 }
 

@@ -43,6 +43,10 @@ fn trial(seed: u64) -> Outcome {
     if encrypted {
         config = config.with_encryption(EncryptionConfig::aes256(&KEY));
     }
+    if next(&mut rng).is_multiple_of(3) {
+        // Automatic checkpoints every few writes, so crashes land inside them too.
+        config = config.with_wal_autocheckpoint(2048);
+    }
 
     let mut model = Model::new();
     let mut before = model.clone();
