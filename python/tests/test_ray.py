@@ -96,6 +96,8 @@ def test_ids_live_in_one_shard(cluster, wordnet, tmp_path):
     for i in ids[:50]:  # upserting existing ids again never makes a second copy
         sc.upsert(i, base[600])
     assert len(sc) == 401 and sorted(sc.ids()) == sorted(ids + ["new"])
+    assert [i["count"] for i in sc.info()] == [ray.get(a.count.remote()) for a in sc.actors]
+    assert all(ray.get(a.cpu_seconds.remote()) > 0 for a in sc.actors)
     assert sc.delete("id-7") is True and sc.delete("id-7") is False
     assert sc.get("id-7") is None and "id-7" not in sc and "id-8" in sc
     with pytest.raises(needle.AlreadyExists):

@@ -16,7 +16,8 @@ it — never a silently partial answer, unless ``allow_partial=True``, which ret
 ``(results, missing_shards)``. Writes are not retried (an insert may have landed before the actor
 died); they raise ``ShardUnavailable`` and can be retried with ``upsert``.
 
-Placement: ``num_cpus`` per actor (default 1), and ``actor_options`` (a dict, or a function of the
+Placement: ``num_cpus`` per actor (default 1; the actor's engine uses that many threads), and
+``actor_options`` (a dict, or a function of the
 shard index returning one) passed to Ray's ``.options()``, e.g. a ``scheduling_strategy``. The
 ``directory`` may be shared storage (any node can run any shard) or a path that exists on every
 node, with each shard pinned to the node holding its file by ``actor_options`` (then open with
@@ -89,8 +90,12 @@ class ShardedCollection:
                actor_options: ActorOptions) -> list:
         remote = ray.remote(Shard)
         actors = []
+        # The engine's batch builds and searches run on a thread pool; an actor that reserved
+        # num_cpus from Ray uses that many threads, so shards on one node do not oversubscribe it.
+        threads = str(max(1, int(num_cpus)))
         for i, f in enumerate(m.shard_files):
-            opts = {"num_cpus": num_cpus, "max_restarts": max_restarts, "max_task_retries": 0}
+            opts = {"num_cpus": num_cpus, "max_restarts": max_restarts, "max_task_retries": 0,
+                    "runtime_env": {"env_vars": {"RAYON_NUM_THREADS": threads}}}
             extra = actor_options(i) if callable(actor_options) else (actor_options or {})
             opts.update(extra)
             actors.append(remote.options(**opts).remote(i, str(directory / f), m.name, m.dims, m.options, create,
@@ -302,6 +307,11 @@ class ShardedCollection:
 
     def __len__(self) -> int:
         return self.count()
+
+    def info(self) -> list[dict[str, Any]]:
+        """Each shard's ``Collection.info()`` (counts, memory, components), by shard index."""
+        done, _ = self._all(lambda a: a.info.remote(), "info")
+        return [done[i] for i in sorted(done)]
 
     def ids(self) -> list[str]:
         """Every live id, shard by shard."""

@@ -9,6 +9,7 @@ results travel through Ray's object store without the extension's classes.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Optional
 
 import numpy as np
@@ -56,6 +57,13 @@ class Shard:
 
     def ids(self) -> list[str]:
         return self.col.ids()
+
+    def info(self) -> dict[str, Any]:
+        return self.col.info()
+
+    def cpu_seconds(self) -> float:
+        """CPU time this actor's process has used (all threads): for capacity measurements."""
+        return time.process_time()
 
     def search_batch(self, queries: np.ndarray, k: int, ef: Optional[int], filter: Optional[dict],
                      include_metadata: bool) -> tuple[list[list[str]], np.ndarray, Optional[list[list[Any]]]]:
