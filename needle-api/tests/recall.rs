@@ -10,7 +10,8 @@ const N: usize = 20_000;
 const Q: usize = 300;
 const K: usize = 10;
 
-fn build(config: CollectionConfig) -> (needle::Collection, Vec<Vec<f32>>, Vec<Vec<usize>>) {
+/// The database is returned too: a collection handle fails with `closed` once its database is dropped.
+fn build(config: CollectionConfig) -> (Database, needle::Collection, Vec<Vec<f32>>, Vec<Vec<usize>>) {
     let (base, queries) = common::wordnet(N, Q);
     let db = Database::in_memory();
     let c = db.create_collection_with_config(config).unwrap();
@@ -20,7 +21,7 @@ fn build(config: CollectionConfig) -> (needle::Collection, Vec<Vec<f32>>, Vec<Ve
     }
     let qs: Vec<Vec<f32>> = (0..queries.len()).map(|i| queries.row(i).to_vec()).collect();
     let truth: Vec<Vec<usize>> = qs.par_iter().map(|q| common::exact_topk(&base, q, K)).collect();
-    (c, qs, truth)
+    (db, c, qs, truth)
 }
 
 fn mean_recall(c: &needle::Collection, qs: &[Vec<f32>], truth: &[Vec<usize>]) -> f64 {
@@ -36,7 +37,7 @@ fn mean_recall(c: &needle::Collection, qs: &[Vec<f32>], truth: &[Vec<usize>]) ->
 
 #[test]
 fn default_search_reaches_recall_095_on_real_embeddings() {
-    let (c, qs, truth) = build(CollectionConfig::new("wordnet", 384));
+    let (_db, c, qs, truth) = build(CollectionConfig::new("wordnet", 384));
     let r = mean_recall(&c, &qs, &truth);
     println!("default config: recall@{K} = {r:.4} over {Q} queries on {N} vectors");
     assert!(r >= 0.95, "recall@{K} = {r:.4} < 0.95 with defaults");
@@ -44,7 +45,7 @@ fn default_search_reaches_recall_095_on_real_embeddings() {
 
 #[test]
 fn sq8_with_rescoring_reaches_recall_095() {
-    let (c, qs, truth) = build(CollectionConfig::new("wordnet", 384).with_quantization(QuantizationType::Scalar));
+    let (_db, c, qs, truth) = build(CollectionConfig::new("wordnet", 384).with_quantization(QuantizationType::Scalar));
     assert!(c.info().unwrap().quantized, "SQ8 should be trained after {N} inserts");
     let r = mean_recall(&c, &qs, &truth);
     println!("sq8 + rescoring: recall@{K} = {r:.4} over {Q} queries on {N} vectors");
