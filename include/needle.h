@@ -166,6 +166,10 @@ enum needle_status
    */
   NEEDLE_INVALID_JSON = 21,
   /**
+   * A vector's norm is over the limit: distances to it would overflow (see `needle_collection_insert`).
+   */
+  NEEDLE_VECTOR_TOO_LARGE = 22,
+  /**
    * A bug: an invariant inside Needle did not hold.
    */
   NEEDLE_INTERNAL = 99,

@@ -60,6 +60,8 @@ pub enum needle_status {
     NEEDLE_INVALID_FILTER = 20,
     /// Malformed JSON (metadata, config or parameters).
     NEEDLE_INVALID_JSON = 21,
+    /// A vector's norm is over the limit: distances to it would overflow (see `needle_collection_insert`).
+    NEEDLE_VECTOR_TOO_LARGE = 22,
     /// A bug: an invariant inside Needle did not hold.
     NEEDLE_INTERNAL = 99,
     /// A required pointer argument was NULL.
@@ -75,7 +77,7 @@ pub enum needle_status {
 impl needle_status {
     /// Every status, in numeric order (for tests and `needle_status_str`).
     /// cbindgen:ignore
-    pub const ALL: [needle_status; 27] = [
+    pub const ALL: [needle_status; 28] = [
         Self::NEEDLE_OK,
         Self::NEEDLE_INVALID_ARGUMENT,
         Self::NEEDLE_DIMENSION_MISMATCH,
@@ -98,6 +100,7 @@ impl needle_status {
         Self::NEEDLE_PLUGIN,
         Self::NEEDLE_INVALID_FILTER,
         Self::NEEDLE_INVALID_JSON,
+        Self::NEEDLE_VECTOR_TOO_LARGE,
         Self::NEEDLE_INTERNAL,
         Self::NEEDLE_NULL_PARAMETER,
         Self::NEEDLE_PANIC,
@@ -146,6 +149,7 @@ impl needle_status {
             Self::NEEDLE_PLUGIN => "plugin\0",
             Self::NEEDLE_INVALID_FILTER => "invalid_filter\0",
             Self::NEEDLE_INVALID_JSON => "invalid_json\0",
+            Self::NEEDLE_VECTOR_TOO_LARGE => "vector_too_large\0",
             Self::NEEDLE_INTERNAL => "internal\0",
             Self::NEEDLE_NULL_PARAMETER => "null_parameter\0",
             Self::NEEDLE_PANIC => "panic\0",
@@ -193,6 +197,7 @@ mod tests {
             ErrorCode::Plugin,
             ErrorCode::InvalidFilter,
             ErrorCode::InvalidJson,
+            ErrorCode::VectorTooLarge,
             ErrorCode::Internal,
             ErrorCode::Closed,
         ];

@@ -59,7 +59,7 @@ pub use needle_core::filter::Filter;
 pub use needle_core::{ComponentKind, Error, ErrorCode, Registry, Result};
 pub use search::{SearchParams, SearchResult, Strategy};
 pub use tune::{auto_tune, PerformanceProfile, TunedConfig, TunedIndexConfig, TuningConstraints};
-pub use validate::{collection_name as validate_collection_name, MAX_ID_BYTES, MAX_K};
+pub use validate::{collection_name as validate_collection_name, MAX_ID_BYTES, MAX_K, MAX_VECTOR_NORM};
 
 /// The engine crate, for implementing custom components.
 pub use needle_core as core;

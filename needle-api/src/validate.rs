@@ -8,8 +8,31 @@ pub const MAX_ID_BYTES: usize = 1024;
 /// Largest accepted `k`.
 pub const MAX_K: usize = 100_000;
 
-/// Checks length, finiteness and (for cosine) a non-zero norm.
+/// Largest accepted Euclidean norm of a vector (inserted or queried).
+///
+/// Finite components are not enough: `[3e38, 3e38]` has a squared norm of `inf` in `f32`, so its
+/// cosine is `inf / inf` = NaN, which sorts before every number. Below this limit no built-in
+/// distance between two accepted vectors can overflow: a squared Euclidean distance is at most
+/// `(2 × 1e18)² = 4e36`, a dot product or product of norms at most `1e36`, a Manhattan distance
+/// at most `2e18 × √dim` — all far below `f32::MAX ≈ 3.4e38`, with room for rounding.
+pub const MAX_VECTOR_NORM: f64 = 1e18;
+
+/// Checks length, finiteness, the norm limit ([`MAX_VECTOR_NORM`]) and (for cosine) a non-zero
+/// norm.
 pub(crate) fn vector(v: &[f32], dim: usize, rejects_zero: bool, metric: &str) -> Result<()> {
+    stored_vector(v, dim, rejects_zero, metric)?;
+    // In f64: the squares of f32 values cannot overflow there.
+    let norm = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
+    if norm > MAX_VECTOR_NORM {
+        return Err(Error::VectorTooLarge { norm, limit: MAX_VECTOR_NORM });
+    }
+    Ok(())
+}
+
+/// [`vector`] without the norm limit: for WAL records written before the limit existed, which
+/// were acknowledged and must still replay (the search path ranks a NaN distance last and never
+/// returns it).
+pub(crate) fn stored_vector(v: &[f32], dim: usize, rejects_zero: bool, metric: &str) -> Result<()> {
     if v.len() != dim {
         return Err(Error::DimensionMismatch { expected: dim, got: v.len() });
     }
@@ -104,6 +127,19 @@ mod tests {
         assert_eq!(vector(&[f32::INFINITY, 0.0], 2, false, "l2").unwrap_err().code(), ErrorCode::NonFiniteVector);
         assert_eq!(vector(&[0.0, 0.0], 2, true, "cosine").unwrap_err().code(), ErrorCode::ZeroVector);
         assert!(vector(&[0.0, 0.0], 2, false, "euclidean").is_ok());
+    }
+
+    #[test]
+    fn rejects_vectors_whose_distances_would_overflow() {
+        // Every component finite, yet the f32 squared norm is inf.
+        let e = vector(&[3e38, 3e38], 2, true, "cosine").unwrap_err();
+        assert_eq!(e.code(), ErrorCode::VectorTooLarge);
+        assert!(e.to_string().contains("exceeds the limit"), "{e}");
+        assert_eq!(vector(&[2e18, 0.0], 2, false, "euclidean").unwrap_err().code(), ErrorCode::VectorTooLarge);
+        assert!(vector(&[1e18, 0.0], 2, false, "euclidean").is_ok());
+        assert!(vector(&[7e17, 7e17], 2, false, "euclidean").is_ok());
+        // Old WAL records still replay.
+        assert!(stored_vector(&[3e38, 3e38], 2, true, "cosine").is_ok());
     }
 
     #[test]

@@ -528,3 +528,46 @@ async fn slow_headers_are_cut_off() {
     let (s, _) = t.get("/health").await;
     assert_eq!(s, StatusCode::OK);
 }
+
+/// A vector of finite components whose distances would overflow `f32` is refused on every path
+/// with the stable code `vector_too_large` (422, like the other vector-shape errors), binary
+/// bodies included, and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overflowing_vectors_get_vector_too_large() {
+    let (t, _) = seeded().await;
+    let huge = json!([3e38, 3e38, 3e38, 3e38]);
+    let requests = [
+        ("/collections/docs/vectors?wait=true", json!({"id": "h", "vector": huge})),
+        ("/collections/docs/vectors", json!({"id": "h", "vector": huge})),
+        (
+            "/collections/docs/vectors/batch?wait=true",
+            json!({"vectors": [{"id": "h1", "vector": vector(9, 4)}, {"id": "h2", "vector": huge}]}),
+        ),
+        ("/collections/docs/vectors/upsert?wait=true", json!({"id": "d1", "vector": huge})),
+        ("/collections/docs/search", json!({"vector": huge, "k": 3})),
+        ("/collections/docs/search/batch", json!({"vectors": [vector(1, 4), huge], "k": 3})),
+        ("/collections/cos/search", json!({"vector": [3e38, 3e38, 3e38]})),
+    ];
+    for (path, body) in requests {
+        let (status, b) = t.post(path, body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {b}");
+        assert_eq!(b["error"]["code"], "vector_too_large", "{path}: {b}");
+    }
+    let bytes: Vec<u8> = [3e38f32; 4].iter().flat_map(|x| x.to_le_bytes()).collect();
+    let resp = t
+        .client
+        .post(t.url("/collections/docs/search?k=3"))
+        .header("content-type", "application/octet-stream")
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let b: Value = resp.json().await.unwrap();
+    assert_eq!(b["error"]["code"], "vector_too_large", "{b}");
+    let (_, info) = t.get("/collections/docs").await;
+    assert_eq!(info["count"], 5, "{info}");
+    let (_, d1) = t.get("/collections/docs/vectors/d1").await;
+    let got: Vec<f32> = serde_json::from_value(d1["vector"].clone()).unwrap();
+    assert_eq!(got, vector(1, 4));
+}

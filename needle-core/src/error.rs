@@ -53,6 +53,8 @@ pub enum ErrorCode {
     InvalidFilter = 20,
     /// Malformed JSON (metadata or configuration).
     InvalidJson = 21,
+    /// A vector whose norm is so large that distances to it would overflow `f32`.
+    VectorTooLarge = 22,
     /// A bug: an invariant inside Needle did not hold.
     Internal = 99,
     /// The database was closed (dropped): a handle taken from it, such as a `Collection`, was used
@@ -85,6 +87,7 @@ impl ErrorCode {
             ErrorCode::Plugin => "plugin",
             ErrorCode::InvalidFilter => "invalid_filter",
             ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::VectorTooLarge => "vector_too_large",
             ErrorCode::Internal => "internal",
             ErrorCode::Closed => "closed",
         }
@@ -147,6 +150,15 @@ pub enum Error {
         index: usize,
         /// Its value.
         value: f32,
+    },
+    /// A vector of finite components whose norm is over the limit: a distance to it (a squared
+    /// sum, a product of norms) would overflow `f32` to infinity, and `inf / inf` is NaN.
+    #[error("vector norm {norm:e} exceeds the limit of {limit:e}: distances to it would overflow")]
+    VectorTooLarge {
+        /// Its Euclidean norm (computed in `f64`, so it is finite).
+        norm: f64,
+        /// The largest accepted norm.
+        limit: f64,
     },
     /// A zero vector under a metric that cannot use it.
     #[error("zero vector: the {metric} distance is undefined for a vector of norm 0")]
@@ -240,6 +252,7 @@ impl Error {
             Error::DimensionMismatch { .. } => ErrorCode::DimensionMismatch,
             Error::NonFiniteVector { .. } => ErrorCode::NonFiniteVector,
             Error::ZeroVector { .. } => ErrorCode::ZeroVector,
+            Error::VectorTooLarge { .. } => ErrorCode::VectorTooLarge,
             Error::InvalidId(_) => ErrorCode::InvalidId,
             Error::CollectionExists(_) => ErrorCode::CollectionExists,
             Error::CollectionNotFound(_) => ErrorCode::CollectionNotFound,
@@ -289,6 +302,8 @@ mod tests {
         assert_eq!(ErrorCode::Corrupted as u32, 14);
         assert_eq!(ErrorCode::WrongKey as u32, 16);
         assert_eq!(ErrorCode::InvalidJson as u32, 21);
+        assert_eq!(ErrorCode::VectorTooLarge as u32, 22);
+        assert_eq!(ErrorCode::VectorTooLarge.name(), "vector_too_large");
         assert_eq!(ErrorCode::Internal as u32, 99);
         assert_eq!(ErrorCode::Closed as u32, 103);
         assert_eq!(ErrorCode::Closed.name(), "closed");

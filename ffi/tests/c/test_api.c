@@ -118,6 +118,10 @@ static void test_collections(const char *dir) {
     fill(bad, DIM, 2);
     bad[3] = NAN;
     FAILS(needle_collection_insert(c, "b", bad, DIM, NULL, NULL), NEEDLE_NON_FINITE_VECTOR);
+    /* finite, but its squared norm overflows float: refused, not stored */
+    for (int i = 0; i < DIM; i++) bad[i] = 3e38f;
+    FAILS(needle_collection_insert(c, "b", bad, DIM, NULL, NULL), NEEDLE_VECTOR_TOO_LARGE);
+    CHECK(strcmp(needle_status_str(NEEDLE_VECTOR_TOO_LARGE), "vector_too_large") == 0);
     const char invalid_utf8[] = {(char)0xff, (char)0xfe, 0};
     FAILS(needle_collection_insert(c, invalid_utf8, v, DIM, NULL, NULL), NEEDLE_INVALID_UTF8);
 

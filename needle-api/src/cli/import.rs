@@ -15,7 +15,7 @@ use super::common::{describe, open_write, progress, thousands, CollectionOptions
 use super::error::{invalid, CliResult, Context};
 use super::source::{Format, Item, Source};
 use super::Global;
-use crate::{Collection, CollectionConfig, Database, Error, ErrorCode, Registry, MAX_ID_BYTES};
+use crate::{Collection, CollectionConfig, Database, Error, ErrorCode, Registry};
 
 /// Arguments of `needle import`.
 #[derive(Debug, Clone, Args)]
@@ -160,26 +160,8 @@ fn check_all(
 
 /// The checks `Collection::insert` makes, done up front so errors can name the line.
 fn check_item(item: &Item, config: &CollectionConfig, rejects_zero: bool) -> crate::Result<()> {
-    if item.id.is_empty() {
-        return Err(Error::InvalidId("id must not be empty".into()));
-    }
-    if item.id.len() > MAX_ID_BYTES {
-        return Err(Error::InvalidId(format!("id is {} bytes; the limit is {MAX_ID_BYTES}", item.id.len())));
-    }
-    if item.id.chars().any(char::is_control) {
-        return Err(Error::InvalidId("id must not contain control characters".into()));
-    }
-    let v = &item.vector;
-    if v.len() != config.dimensions {
-        return Err(Error::DimensionMismatch { expected: config.dimensions, got: v.len() });
-    }
-    if let Some((index, &value)) = v.iter().enumerate().find(|(_, x)| !x.is_finite()) {
-        return Err(Error::NonFiniteVector { index, value });
-    }
-    if rejects_zero && v.iter().all(|&x| x == 0.0) {
-        return Err(Error::ZeroVector { metric: config.distance.id().into() });
-    }
-    Ok(())
+    crate::validate::id(&item.id)?;
+    crate::validate::vector(&item.vector, config.dimensions, rejects_zero, config.distance.id())
 }
 
 /// Pass 2: inserts in batches.

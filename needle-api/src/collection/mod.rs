@@ -8,6 +8,8 @@ mod cancel;
 mod ids;
 mod records;
 mod state;
+#[cfg(test)]
+mod tests;
 mod warm;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -311,7 +313,7 @@ impl Collection {
         let mut st = self.shared.state.write();
         let ids = st.records.ids()?;
         for it in &items {
-            self.check(&it.id, &it.vector)?;
+            self.check_replayed(&it.id, &it.vector)?;
             if ids.contains(&it.id) {
                 return Err(Error::DuplicateId(it.id.clone()));
             }
@@ -329,7 +331,7 @@ impl Collection {
 
     /// Applies a replayed WAL upsert.
     pub(crate) fn replay_upsert(&self, item: Item) -> Result<()> {
-        self.check(&item.id, &item.vector)?;
+        self.check_replayed(&item.id, &item.vector)?;
         let mut st = self.shared.state.write();
         st.remove(&item.id)?;
         st.append(&self.shared.distance, Record { id: item.id, metadata: item.metadata }, &item.vector)?;
@@ -370,6 +372,14 @@ impl Collection {
         self.shared.log.check_open()?;
         validate::id(id)?;
         self.check_vector(vector)
+    }
+
+    /// [`check`](Self::check) for a replayed WAL record: without the norm limit, which records
+    /// acknowledged before it existed may exceed (see `validate::stored_vector`).
+    fn check_replayed(&self, id: &str, vector: &[f32]) -> Result<()> {
+        validate::id(id)?;
+        let d = &self.shared.distance;
+        validate::stored_vector(vector, self.dimensions(), d.needs_norms(), d.id())
     }
 
     /// All live ids (in slot order).
@@ -585,7 +595,9 @@ impl Collection {
         profile.distance_computations = stats.distance_computations;
         hits.truncate(k);
         let mut out: Vec<SearchResult> = Vec::with_capacity(hits.len());
-        for c in hits {
+        // A distance that is not finite (to a vector stored before the norm limit, or from an
+        // overflowing plugin distance) ranks last (the scorer makes it +inf) and is never returned.
+        for c in hits.into_iter().filter(|c| c.distance.is_finite()) {
             if let Some(r) = st.records.get(c.slot, params.include_metadata)? {
                 out.push(SearchResult { id: r.id, distance: c.distance, metadata: r.metadata });
             }

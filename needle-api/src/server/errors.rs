@@ -56,9 +56,10 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         | ErrorCode::UnknownComponent
         | ErrorCode::InvalidFilter
         | ErrorCode::InvalidJson => StatusCode::BAD_REQUEST,
-        ErrorCode::DimensionMismatch | ErrorCode::NonFiniteVector | ErrorCode::ZeroVector => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        ErrorCode::DimensionMismatch
+        | ErrorCode::NonFiniteVector
+        | ErrorCode::ZeroVector
+        | ErrorCode::VectorTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::CollectionNotFound | ErrorCode::VectorNotFound => StatusCode::NOT_FOUND,
         ErrorCode::CollectionExists | ErrorCode::DuplicateId => StatusCode::CONFLICT,
         ErrorCode::Locked => StatusCode::LOCKED,
@@ -216,6 +217,7 @@ mod tests {
             ErrorCode::DimensionMismatch,
             ErrorCode::NonFiniteVector,
             ErrorCode::ZeroVector,
+            ErrorCode::VectorTooLarge,
             ErrorCode::InvalidId,
             ErrorCode::CollectionExists,
             ErrorCode::CollectionNotFound,

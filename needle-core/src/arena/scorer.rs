@@ -61,6 +61,21 @@ impl Scorer<'_> {
     }
 }
 
+/// Makes every distance that is not a finite number `+inf`, so it ranks after every real one.
+///
+/// `total_cmp` puts a NaN with its sign bit set (x86's `inf / inf`) before every number, and a
+/// dot distance that overflowed is `-inf`: either would rank one bad vector first in every search
+/// and pull it into every neighbour list of the graph. Inserts and queries reject vectors that can
+/// overflow (a norm limit), but files written before it and plugin distances are not bound by it.
+#[inline]
+fn far_unless_finite(out: &mut [f32]) {
+    for x in out {
+        if !x.is_finite() {
+            *x = f32::INFINITY;
+        }
+    }
+}
+
 impl VectorSource for Scorer<'_> {
     fn dim(&self) -> usize {
         self.store.dim()
@@ -97,12 +112,16 @@ impl VectorSource for Scorer<'_> {
             return self.score(&self.prepare_slot(slot), slots, out);
         }
         let vector = self.store.vector(slot);
-        self.distance.distances_to_ids(vector, self.query_norm(vector, Some(slot)), &self.store.rows(), slots, out)
+        self.distance.distances_to_ids(vector, self.query_norm(vector, Some(slot)), &self.store.rows(), slots, out);
+        far_unless_finite(out);
     }
 
     fn score(&self, query: &PreparedQuery, slots: &[u32], out: &mut [f32]) {
         match self.quantizer {
-            Some((q, m)) => q.distances_to_ids(&query.code, m, &self.store.codes(), slots, out),
+            Some((q, m)) => {
+                q.distances_to_ids(&query.code, m, &self.store.codes(), slots, out);
+                far_unless_finite(out);
+            }
             None => self.score_exact(query, slots, out),
         }
     }
@@ -134,11 +153,53 @@ impl VectorSource for Scorer<'_> {
     }
 
     fn score_exact(&self, query: &PreparedQuery, slots: &[u32], out: &mut [f32]) {
-        self.distance.distances_to_ids(&query.vector, query.norm, &self.store.rows(), slots, out)
+        self.distance.distances_to_ids(&query.vector, query.norm, &self.store.rows(), slots, out);
+        far_unless_finite(out);
     }
 
     fn score_exact_run(&self, query: &PreparedQuery, first: u32, out: &mut [f32]) {
         let rows = self.store.rows().range(first as usize, out.len());
-        self.distance.distances_to_all(&query.vector, query.norm, &rows, out)
+        self.distance.distances_to_all(&query.vector, query.norm, &rows, out);
+        far_unless_finite(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::topk::scan_top_k;
+    use crate::{IndexSearch, Registry, SearchStats};
+
+    /// One vector stored before the norm limit (finite components, an `f32` squared norm of inf)
+    /// among ordinary ones: for every built-in metric, through the exact scan and the HNSW graph,
+    /// it is never ranked first and no distance handed out is NaN or -inf.
+    #[test]
+    fn an_overflowing_vector_never_ranks_first() {
+        let registry = Registry::with_builtins();
+        for metric in ["cosine", "euclidean", "dot", "manhattan"] {
+            let distance = registry.distance(metric).unwrap();
+            let mut store = VectorStore::new(4, distance.needs_norms());
+            store.push(&[3e38, 3e38, 3e38, 3e38], None);
+            for i in 1..200u32 {
+                let v: Vec<f32> = (0..4).map(|d| ((i * 13 + d * 7) % 17) as f32 / 8.0 - 1.0).collect();
+                store.push(&v, None);
+            }
+            let scorer = Scorer::new(&store, &*distance, None);
+            // A query overflowing too (its dot product with slot 0 is inf, a dot distance of -inf;
+            // its Euclidean distance to everything is inf, so only the NaN/-inf part applies).
+            for (query, ordinary) in [([0.5, -0.25, 1.0, 0.0], true), ([-3e38, -3e38, -3e38, -3e38], false)] {
+                let q = scorer.prepare(&query);
+                let mut stats = SearchStats::default();
+                let scanned = scan_top_k(0..200u32, 200, &q, &scorer, true, &mut stats);
+                assert!(!ordinary || scanned[0].slot != 0, "{metric}: the overflowing vector ranked first");
+                assert!(scanned.iter().all(|c| !c.distance.is_nan() && c.distance != f32::NEG_INFINITY), "{metric}");
+                let mut index = registry.index("hnsw").unwrap().create(4, &serde_json::json!({})).unwrap();
+                index.insert_batch(&(0..200).collect::<Vec<_>>(), &scorer).unwrap();
+                let found = index.search(&q, &IndexSearch { k: 10, ef: 64, filter: None }, &scorer, &mut stats);
+                let found = found.unwrap();
+                assert!(!ordinary || found[0].slot != 0, "{metric}: the graph ranked the overflowing vector first");
+                assert!(found.iter().all(|c| !c.distance.is_nan() && c.distance != f32::NEG_INFINITY), "{metric}");
+            }
+        }
     }
 }
