@@ -238,7 +238,8 @@ impl Database {
 
     /// Opens with explicit configuration.
     pub fn open_with_config(path: impl AsRef<Path>, config: DatabaseConfig) -> Result<Database> {
-        let path = path.as_ref().to_path_buf();
+        // Through a symlink, every file (lock, WAL, checkpoint) is the target's: see `paths.rs`.
+        let path = crate::paths::resolve(path.as_ref())?;
         let registry = config.registry();
         crate::plugins::load_configured(&registry, &config.plugin_paths)?;
         let storage = registry.storage(&config.storage)?;
@@ -627,7 +628,8 @@ impl Database {
     /// `dest`, while it stays in use. The copy is a database of its own (new file id), encrypted
     /// with the same key when this one is encrypted.
     pub fn backup_to(&self, dest: impl AsRef<Path>) -> Result<()> {
-        let dest = dest.as_ref();
+        let dest = crate::paths::resolve(dest.as_ref())?;
+        let dest = dest.as_path();
         if self.inner.path.as_deref().is_some_and(|p| p == dest) {
             return Err(Error::InvalidArgument("backup destination is the database itself".into()));
         }
