@@ -67,20 +67,46 @@ async fn metrics_follow_the_real_code_paths() {
     assert_eq!(s, StatusCode::OK);
     let (s, _) = t.post("/collections/m/search", json!({"vector": vector(1, 8), "k": 0})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+    // Rejected searches and rejected inserts (issue 15.8): a query and a vector of the wrong
+    // dimensions, JSON and binary, each refused with 422 before anything is searched or written.
+    let rejected0 = sample(&before, "needle_search_rejected_total{code=\"dimension_mismatch\"}");
+    let invalid0 = sample(&before, "needle_search_rejected_total{code=\"invalid_argument\"}");
+    let (s, _) = t.post("/collections/m/search", json!({"vector": vector(1, 3), "k": 2})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let five_floats: Vec<u8> = vector(2, 5).iter().flat_map(|v| v.to_le_bytes()).collect();
+    let resp = t
+        .client
+        .post(t.url("/collections/m/search/batch?k=2"))
+        .header("content-type", "application/octet-stream")
+        .body(five_floats)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = t.post("/collections/m/vectors", json!({"id": "bad", "vector": vector(3, 9)})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 
     let after = scrape().await;
     assert_eq!(sample(&after, "needle_search_requests_total") - searches0, (N + 3) as f64);
     assert_eq!(sample(&after, "needle_search_latency_seconds_count"), sample(&after, "needle_search_requests_total"));
-    assert_eq!(sample(&after, "needle_insert_latency_seconds_count") - inserts0, 7.0);
+    // 7 accepted insert calls and the rejected one (the library times every call).
+    assert_eq!(sample(&after, "needle_insert_latency_seconds_count") - inserts0, 8.0);
     let route = |m: &str, r: &str, status: u16| {
         format!("needle_http_requests_total{{method=\"{m}\",route=\"{r}\",status=\"{status}\"}}")
     };
     assert_eq!(sample(&after, &route("POST", "/collections/{name}/search", 200)), N as f64);
     assert_eq!(sample(&after, &route("POST", "/collections/{name}/search", 400)), 1.0);
+    assert_eq!(sample(&after, &route("POST", "/collections/{name}/search", 422)), 1.0);
+    assert_eq!(sample(&after, &route("POST", "/collections/{name}/search/batch", 422)), 1.0);
+    assert_eq!(sample(&after, &route("POST", "/collections/{name}/vectors", 422)), 1.0);
+    // By code: the library refused the JSON query, the server the binary batch and k = 0.
+    let by_code = |code: &str| sample(&after, &format!("needle_search_rejected_total{{code=\"{code}\"}}"));
+    assert_eq!(by_code("dimension_mismatch") - rejected0, 2.0);
+    assert_eq!(by_code("invalid_argument") - invalid0, 1.0);
     assert_eq!(sample(&after, &route("POST", "/collections/{name}/vectors", 201)), 5.0);
     assert_eq!(sample(&after, &route("GET", "/metrics", 200)), 1.0, "the first scrape is counted");
     let latency = "needle_http_request_duration_seconds_count{method=\"POST\",route=\"/collections/{name}/search\"}";
-    assert_eq!(sample(&after, latency), (N + 1) as f64);
+    assert_eq!(sample(&after, latency), (N + 2) as f64);
     // Gauges: this process has one collection of 25 vectors.
     assert_eq!(sample(&after, "needle_collections_total"), 1.0);
     assert_eq!(sample(&after, "needle_vectors_total"), 25.0);

@@ -11,42 +11,22 @@
 //! [`Cancel`] flag, searches stop at their next check (each query of a batch, every block of an
 //! exact scan), and the slot is released only when the work has really stopped.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::body::{accepted_media_type, media_type};
+use super::deadline::Cancel;
 use super::errors::{ApiError, ApiResult};
 use super::state::AppState;
-
-/// A request's cancellation flag: set when it times out or its client goes away.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Cancel(Arc<AtomicBool>);
-
-impl Cancel {
-    pub(crate) fn cancel(&self) {
-        self.0.store(true, Ordering::Release);
-    }
-    pub(crate) fn flag(&self) -> &AtomicBool {
-        &self.0
-    }
-}
-
-/// Cancels when dropped (the request's future was dropped: timed out or disconnected).
-pub(crate) struct CancelOnDrop(pub(crate) Cancel);
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        self.0.cancel();
-    }
-}
 
 /// What the work of one request carries: its cancellation flag and its concurrency slot.
 #[derive(Clone, Default)]
@@ -135,17 +115,6 @@ pub(crate) async fn read_body(body: Body, declared: Option<u64>, budget: BodyBud
         }
     }
     Ok(Bytes::from(buf))
-}
-
-/// The media type of a request body (`Content-Type` without parameters, lower case).
-pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {
-    let ct = headers.get(header::CONTENT_TYPE)?.to_str().unwrap_or("").to_ascii_lowercase();
-    Some(ct.split(';').next().unwrap_or("").trim().to_string())
-}
-
-/// Whether a media type is one the API reads: JSON, or raw little-endian f32 vectors.
-pub(crate) fn accepted_media_type(essence: &str) -> bool {
-    essence == "application/json" || essence.ends_with("+json") || essence == super::binary::MEDIA_TYPE
 }
 
 /// The route layer: body first (415 / 413 / 408), then a slot (503), then the handler, with the

@@ -1,16 +1,12 @@
 //! Errors as HTTP responses: `{"error": {"code": "...", "message": "..."}}` with a status chosen
-//! from the error's stable code, plus the JSON body extractor that turns every malformed request
-//! into such an error (never a 5xx).
+//! from the error's stable code. A leaf of the server: it imports nothing from `server/`, and
+//! every other server file may use it.
 
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::state::AppState;
 use crate::{Error, ErrorCode};
 
 /// The body of every error response.
@@ -116,94 +112,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A JSON request body, read within the body-size limit and parsed strictly, batch lists
-/// counted as they are parsed ([`super::bounded`]). Every failure is a 4xx [`ApiError`]: 413
-/// over the size or batch limit, 415 without a JSON content type, 400 for bad syntax, 422 for
-/// well-formed JSON of the wrong shape.
-pub struct ApiJson<T>(pub T);
-
-/// 415 unless the request says its body is JSON.
-pub(crate) fn require_json(req: &Request) -> ApiResult<()> {
-    let essence = super::admit::media_type(req.headers());
-    match essence.as_deref() {
-        Some(e) if e == "application/json" || e.ends_with("+json") => Ok(()),
-        other => Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            match other {
-                Some(e) => format!("expected Content-Type: application/json, got {e:?}"),
-                None => "a request body needs Content-Type: application/json".to_string(),
-            },
-        )),
-    }
-}
-
-impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let empty = http_body::Body::is_end_stream(req.body());
-        if !empty {
-            require_json(&req)?;
-        }
-        let limits = state.limits();
-        let bytes = read_body(req, limits.max_body_bytes).await?;
-        parse_json_within(&bytes, limits.max_batch).map(ApiJson)
-    }
-}
-
-/// [`parse_json`] with batch lists limited to `max_batch` items (413 `batch_too_large` past it).
-pub fn parse_json_within<T: DeserializeOwned>(bytes: &[u8], max_batch: usize) -> ApiResult<T> {
-    let (parsed, exceeded) = super::bounded::parse_within(max_batch, || parse_json(bytes));
-    match (parsed, exceeded) {
-        (Ok(v), _) => Ok(v),
-        (Err(_), Some(limit)) => Err(super::limits::batch_too_large(format!(
-            "the batch has more than {limit} items; this server's limit is {limit}"
-        ))),
-        (Err(e), None) => Err(e),
-    }
-}
-
-/// Reads a whole body, failing with 413 past `limit` bytes.
-pub async fn read_body(req: Request, limit: usize) -> ApiResult<Bytes> {
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("request body exceeds the limit of {limit} bytes"),
-        )
-    };
-    if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok()) {
-        if len > limit as u64 {
-            return Err(too_large());
-        }
-    }
-    axum::body::to_bytes(req.into_body(), limit).await.map_err(|e| {
-        // axum reports the limit with http-body-util's `LengthLimitError`, which it does not
-        // export: recognise it by its message anywhere in the chain.
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-        while let Some(s) = source {
-            if s.to_string().contains("length limit exceeded") {
-                return too_large();
-            }
-            source = s.source();
-        }
-        ApiError::invalid(format!("could not read the request body: {e}"))
-    })
-}
-
-/// Parses JSON: 400 `invalid_json` for syntax errors, 422 `invalid_json` for a wrong shape.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
-    if bytes.is_empty() {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidJson.name(), "the request body is empty"));
-    }
-    serde_json::from_slice(bytes).map_err(|e| {
-        let status = match e.classify() {
-            serde_json::error::Category::Data => StatusCode::UNPROCESSABLE_ENTITY,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        ApiError::new(status, ErrorCode::InvalidJson.name(), format!("invalid JSON body: {e}"))
-    })
+/// 413 `batch_too_large`: a batch over `max_batch` items or `max_batch_results` hits.
+pub(crate) fn batch_too_large(message: String) -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large", message)
 }
 
 #[cfg(test)]
@@ -233,15 +144,5 @@ mod tests {
         assert_eq!(status_for(ErrorCode::Corrupted), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(status_for(ErrorCode::Locked), StatusCode::LOCKED);
         assert_eq!(status_for(ErrorCode::Closed), StatusCode::SERVICE_UNAVAILABLE);
-    }
-
-    #[test]
-    fn json_errors_are_classified() {
-        let e = parse_json::<Vec<f32>>(b"[1, ").unwrap_err();
-        assert_eq!(e.status, StatusCode::BAD_REQUEST);
-        let e = parse_json::<Vec<f32>>(br#"["NaN"]"#).unwrap_err();
-        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
-        let e = parse_json::<Vec<f32>>(b"[1e400]").unwrap_err();
-        assert!(e.status.is_client_error());
     }
 }

@@ -1,17 +1,10 @@
-//! Request and connection limits with safe defaults, and the outermost middleware, which bounds
-//! the time a request may take (sizes are checked where the body is read and where requests are
-//! validated; the concurrency cap is taken once the body is in, see [`super::admit`]).
+//! Request and connection limits with safe defaults, and the checks of a request's parameters
+//! against them (sizes are checked where the body is read, the time a request may take by
+//! [`super::deadline`], the concurrency cap once the body is in, by [`super::admit`]).
 
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-
-use super::admit::{Cancel, CancelOnDrop};
-use super::errors::ApiError;
-use super::state::AppState;
+use super::errors::{batch_too_large, ApiError};
 
 /// Limits on what one request, one connection and one client may ask for. Every field has a
 /// safe default.
@@ -140,35 +133,9 @@ impl Limits {
     }
 }
 
-pub(crate) fn batch_too_large(message: String) -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large", message)
-}
-
 /// The soft limit on open descriptors (Linux: from `/proc/self/limits`).
 fn descriptor_limit() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/self/limits").ok()?;
     let line = text.lines().find(|l| l.starts_with("Max open files"))?;
     line.split_whitespace().nth(3)?.parse().ok()
-}
-
-/// Bounds the time of every request (408, its work cancelled), routed or not. Runs outside the
-/// router; the request's [`Cancel`] flag is created here and set when the request times out or
-/// its future is dropped (the client went away).
-pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let cancel = Cancel::default();
-    req.extensions_mut().insert(cancel.clone());
-    let _cancel_on_drop = CancelOnDrop(cancel.clone());
-    let timeout = state.limits().request_timeout;
-    match tokio::time::timeout(timeout, next.run(req)).await {
-        Ok(r) => r,
-        Err(_) => {
-            cancel.cancel();
-            ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "timeout",
-                format!("the request took longer than {} ms", timeout.as_millis()),
-            )
-            .into_response()
-        }
-    }
 }

@@ -32,11 +32,14 @@
 mod admit;
 mod auth;
 pub mod binary;
+mod body;
 mod bounded;
 mod conn;
+mod deadline;
 mod errors;
 mod handlers;
 mod io;
+mod keys;
 mod limits;
 mod openapi;
 mod origin;
@@ -49,8 +52,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use auth::{required_role, ApiKeys, Role};
+pub use auth::required_role;
 pub use errors::{status_for, ErrorBody, ErrorDetail};
+pub use keys::{ApiKeys, Role};
 pub use limits::Limits;
 pub use openapi::{document as openapi_document, operations as openapi_operations};
 pub use origin::CrossSite;

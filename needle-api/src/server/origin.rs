@@ -22,7 +22,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::errors::ApiError;
-use super::state::AppState;
 
 /// Which hosts and origins the server answers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -103,12 +102,19 @@ fn cors_headers(headers: &mut HeaderMap, origin: &str) {
     headers.append(header::VARY, HeaderValue::from_static("origin"));
 }
 
+/// What [`check`] needs: the rules and the address the server is bound to.
+#[derive(Debug, Clone)]
+pub(crate) struct Site {
+    pub rules: CrossSite,
+    pub bound: IpAddr,
+}
+
 /// The layer (outside the router: it sees every request).
-pub(crate) async fn check(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let rules = state.cross_site();
+pub(crate) async fn check(State(site): State<std::sync::Arc<Site>>, req: Request, next: Next) -> Response {
+    let rules = &site.rules;
     let host = authority(&req);
     if let Some(h) = &host {
-        if !rules.host_allowed(h, state.bound_ip()) {
+        if !rules.host_allowed(h, site.bound) {
             let shown: String = h.chars().take(100).collect();
             return refuse(
                 StatusCode::FORBIDDEN,

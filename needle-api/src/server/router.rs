@@ -1,7 +1,8 @@
 //! The router, built from the route table ([`super::routes::ROUTES`]), and the middleware around
 //! every request.
 //!
-//! Layers, outermost first: [`limits::enforce`] (request timeout and cancellation), `observe`
+//! The top of the server's files: it imports the layers below it, and nothing imports it but
+//! `mod.rs`. Layers, outermost first: [`deadline::enforce`] (request timeout and cancellation), `observe`
 //! (metrics by routed template and status, one log line per request), [`origin::check`] (Host
 //! and cross-origin checks, CORS), `json_errors` (any error response that is not JSON yet — a
 //! 405 from the router, a path it could not decode — becomes `{"error": ...}`); then, on routes
@@ -14,13 +15,13 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
+use axum::{Extension, Router};
 
-use super::auth;
 use super::errors::ApiError;
+use super::handlers::observability::OpenApiJson;
 use super::routes::{Access, ROUTES};
 use super::state::AppState;
-use super::{admit, limits, origin};
+use super::{admit, auth, deadline, openapi, origin};
 
 /// The whole application over `state`.
 pub fn router(state: AppState) -> Router {
@@ -56,13 +57,16 @@ pub fn router(state: AppState) -> Router {
     let protected = protected
         .route_layer(from_fn_with_state(state.clone(), admit::admit))
         .route_layer(from_fn_with_state(state.clone(), auth::require_key));
+    let site = origin::Site { rules: state.cross_site().clone(), bound: state.bound_ip() };
+    let timeout = state.limits().request_timeout;
     public
         .merge(protected)
         .fallback(not_found)
+        .layer(Extension(OpenApiJson(openapi::document_json().into())))
         .layer(from_fn(json_errors))
-        .layer(from_fn_with_state(state.clone(), origin::check))
+        .layer(from_fn_with_state(std::sync::Arc::new(site), origin::check))
         .layer(from_fn(observe))
-        .layer(from_fn_with_state(state.clone(), limits::enforce))
+        .layer(from_fn_with_state(timeout, deadline::enforce))
         .with_state(state)
 }
 

@@ -7,8 +7,8 @@ use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};
 use utoipa::openapi::OpenApi;
 
-use super::auth::Role;
 use super::handlers::{collections, health, hybrid, maintenance, observability, search, vectors};
+use super::keys::Role;
 use super::state::AppState;
 
 /// Who may call a route.

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use tokio::sync::{Mutex, Semaphore};
 
-use super::auth::ApiKeys;
 use super::errors::{ApiError, ApiResult};
+use super::keys::ApiKeys;
 use super::limits::Limits;
 use super::origin::CrossSite;
 use crate::{Database, Durability};

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{blocking, collection};
-use crate::server::errors::{ApiError, ApiJson, ApiResult, ErrorBody};
+use crate::server::body::ApiJson;
+use crate::server::errors::{ApiError, ApiResult, ErrorBody};
 use crate::server::state::AppState;
 use crate::{Collection, CollectionConfig, DistanceFunction, QuantizationType};
 

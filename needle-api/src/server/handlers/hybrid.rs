@@ -10,7 +10,8 @@ use utoipa::ToSchema;
 use super::blocking;
 use super::collection;
 use super::search::{default_k, yes};
-use crate::server::errors::{ApiJson, ApiResult, ErrorBody};
+use crate::server::body::ApiJson;
+use crate::server::errors::{ApiResult, ErrorBody};
 use crate::server::state::AppState;
 use crate::Filter;
 

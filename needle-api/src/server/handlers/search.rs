@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::{cancellable, collection};
 use crate::server::binary::{self, parse_bool, parse_param, query_pairs};
-use crate::server::errors::{parse_json_within, read_body, require_json, ApiError, ApiJson, ApiResult, ErrorBody};
+use crate::server::body::{media_type, parse_json_within, read_body, require_json, ApiJson};
+use crate::server::errors::{ApiError, ApiResult, ErrorBody};
 use crate::server::state::AppState;
 use crate::{Filter, SearchParams, SearchResult, Strategy};
 
@@ -106,9 +107,16 @@ fn search_params(
     Ok(params)
 }
 
+/// A search the server refuses before the library sees it (the library counts its own refusals:
+/// wrong dimensions, non-finite values), counted in `needle_search_rejected_total` by code too.
+fn refused(e: ApiError) -> ApiError {
+    crate::metrics::search_rejected(e.code);
+    e
+}
+
 /// Whether a request's body is binary (`application/octet-stream`).
 fn is_binary(req: &Request) -> bool {
-    crate::server::admit::media_type(req.headers()).as_deref() == Some(binary::MEDIA_TYPE)
+    media_type(req.headers()).as_deref() == Some(binary::MEDIA_TYPE)
 }
 
 /// A search body: JSON ([`SearchRequest`]) or one binary vector with the other parameters in the
@@ -160,7 +168,8 @@ pub async fn search(
     SearchBody(req): SearchBody,
 ) -> ApiResult<Response> {
     let params =
-        search_params(&state, req.k, req.ef, req.include_metadata, req.filter.as_ref(), req.strategy.as_deref())?;
+        search_params(&state, req.k, req.ef, req.include_metadata, req.filter.as_ref(), req.strategy.as_deref())
+            .map_err(refused)?;
     let c = collection(state.db(), &name)?;
     let (explain, vector) = (req.explain, req.vector);
     let (hits, explain) = cancellable(move |cancel| {
@@ -334,19 +343,21 @@ pub async fn search_batch(
     if let Some(flat) = flat {
         let dim = c.dimensions();
         if dim == 0 || flat.len() % dim != 0 {
-            return Err(ApiError::new(
+            return Err(refused(ApiError::new(
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,
                 crate::ErrorCode::DimensionMismatch.name(),
                 format!("a binary batch holds n x {dim} f32 values; {} is not a multiple of {dim}", flat.len()),
-            ));
+            )));
         }
-        state.limits().check_batch(flat.len() / dim, "queries")?;
+        state.limits().check_batch(flat.len() / dim, "queries").map_err(refused)?;
         req.vectors = flat.chunks_exact(dim).map(<[f32]>::to_vec).collect();
     }
-    state.limits().check_batch(req.vectors.len(), "queries")?;
+    let limits = state.limits();
+    limits.check_batch(req.vectors.len(), "queries").map_err(refused)?;
     let params =
-        search_params(&state, req.k, req.ef, req.include_metadata, req.filter.as_ref(), req.strategy.as_deref())?;
-    state.limits().check_batch_results(req.vectors.len(), params.k)?;
+        search_params(&state, req.k, req.ef, req.include_metadata, req.filter.as_ref(), req.strategy.as_deref())
+            .map_err(refused)?;
+    limits.check_batch_results(req.vectors.len(), params.k).map_err(refused)?;
     let results = cancellable(move |cancel| c.batch_search_cancellable(&req.vectors, &params, cancel)).await?;
     let hits = results.iter().map(Vec::len).sum();
     json_response(&BatchResults(&results), hits)

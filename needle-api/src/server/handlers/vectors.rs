@@ -10,7 +10,8 @@ use utoipa::ToSchema;
 use super::collections::Deleted;
 use super::wait::{made_durable, WaitParam};
 use super::{blocking, collection};
-use crate::server::errors::{ApiJson, ApiResult, ErrorBody};
+use crate::server::body::ApiJson;
+use crate::server::errors::{ApiResult, ErrorBody};
 use crate::server::state::AppState;
 use crate::Error;
 
