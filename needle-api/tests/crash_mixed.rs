@@ -1,7 +1,7 @@
 //! Crash safety of the mixed workload with real processes: a child runs the workload shared with
 //! the power-loss simulation (create and drop collections, insert, batch, upsert, delete, save,
 //! compact; encrypted or not) and prints each operation's number once it is acknowledged; the
-//! parent kills it with SIGKILL at a random moment, regenerates the same operations from the seed,
+//! parent kills it with SIGKILL after a random number of acknowledgements, regenerates the same operations from the seed,
 //! reopens the file and requires exactly the state after the last acknowledged operation, or that
 //! plus the one in flight. `NEEDLE_CRASH_TRIALS` raises the trial count (default 100).
 
@@ -66,15 +66,33 @@ fn killed_mixed_workloads_recover_the_acknowledged_state() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        // Kill after a random number of acknowledgements (0 kills during the open), then a few
+        // microseconds more, so the kill lands at every stage however slow the machine is.
+        let target = next(&mut delay_rng) % 48;
         let out = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
-            std::io::BufReader::new(out).lines().map_while(Result::ok).collect::<Vec<String>>()
+            let mut acks = Vec::new();
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                if let Some(n) = line.rsplit_once("ACK ").and_then(|(_, n)| n.parse::<u64>().ok()) {
+                    acks.push(n);
+                    let _ = tx.send(n);
+                }
+            }
+            acks
         });
-        std::thread::sleep(Duration::from_micros(3_000 + next(&mut delay_rng) % 60_000));
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let mut seen = 0;
+        while seen < target {
+            match rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
+                Ok(_) => seen += 1,
+                Err(_) => break, // finished or too slow: kill anyway
+            }
+        }
+        std::thread::sleep(Duration::from_micros(next(&mut delay_rng) % 3_000));
         child.kill().unwrap();
         child.wait().unwrap();
-        let acks: Vec<u64> =
-            reader.join().unwrap().iter().filter_map(|l| l.rsplit_once("ACK ")?.1.parse().ok()).collect();
+        let acks = reader.join().unwrap();
         assert!(acks.iter().enumerate().all(|(i, n)| *n == i as u64), "trial {trial}: acks out of order");
         let acked = acks.len() as u64;
 
