@@ -1,7 +1,6 @@
 //! `needle export`: a collection as JSON lines (`{"id", "vector", "metadata"}` per line), the
 //! format `needle import` reads back.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
@@ -29,7 +28,13 @@ pub fn run(a: ExportArgs, g: Global) -> CliResult<()> {
     let c = db.collection(&a.collection)?;
     let ids = c.ids()?;
     let mut out: Box<dyn Write> = match &a.output {
-        Some(p) => Box::new(BufWriter::new(File::create(p).map_err(|e| io_at(p, e))?)),
+        // Plaintext vectors and metadata: owner-only like the database files (an existing file
+        // keeps the mode it has).
+        Some(p) => {
+            use std::os::unix::fs::OpenOptionsExt;
+            let file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(p);
+            Box::new(BufWriter::new(file.map_err(|e| io_at(p, e))?))
+        }
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
     let pb =

@@ -1,5 +1,6 @@
 //! Sections and the section table; whole-file write (temp + sync + rename) and read.
 
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use super::header::{Header, FORMAT_VERSION, HEADER_LEN};
@@ -109,8 +110,46 @@ pub fn write_file(
     backend.set_len(table_offset + table.len() as u64)?;
     backend.sync()?;
     drop(backend);
+    keep_mode_and_owner(path, &tmp)?;
     std::fs::rename(&tmp, path)?;
     sync_dir(path)
+}
+
+/// Gives the file a checkpoint is about to rename over `old` the old file's permission bits, owner
+/// and group, so a replaced database stays as shared (or as private) as its operator made it; with
+/// no old file the new one keeps the 0600 it was created with.
+///
+/// The owner and group go first (`chown` clears set-id bits). Only root may give a file to another
+/// user; anyone may give it to one of their own groups. When the group cannot be kept, the group
+/// permission bits are dropped rather than granted to the writer's group.
+fn keep_mode_and_owner(old: &Path, new: &Path) -> Result<()> {
+    use std::os::unix::fs::{chown, MetadataExt, PermissionsExt};
+    let was = match std::fs::metadata(old) {
+        Ok(m) => m,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let now = match std::fs::metadata(new) {
+        Ok(m) => m,
+        // A storage backend that keeps no file at this path has nothing to adjust.
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut mode = was.mode() & 0o777;
+    if now.uid() != was.uid() || now.gid() != was.gid() {
+        let permitted = |r: std::io::Result<()>| match r {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::PermissionDenied => Ok(false),
+            Err(e) => Err(e),
+        };
+        if !permitted(chown(new, Some(was.uid()), Some(was.gid())))?
+            && !(now.gid() == was.gid() || permitted(chown(new, None, Some(was.gid())))?)
+        {
+            mode &= !0o070;
+        }
+    }
+    std::fs::set_permissions(new, std::fs::Permissions::from_mode(mode))?;
+    Ok(())
 }
 
 /// One entry of the section table, bounds-checked against the file.
