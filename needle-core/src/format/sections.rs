@@ -142,9 +142,9 @@ fn keep_mode_and_owner(old: &Path, new: &Path) -> Result<()> {
             Err(e) if e.kind() == ErrorKind::PermissionDenied => Ok(false),
             Err(e) => Err(e),
         };
-        if !permitted(chown(new, Some(was.uid()), Some(was.gid())))?
-            && !(now.gid() == was.gid() || permitted(chown(new, None, Some(was.gid())))?)
-        {
+        let kept_owner = permitted(chown(new, Some(was.uid()), Some(was.gid())))?;
+        let kept_group = kept_owner || now.gid() == was.gid() || permitted(chown(new, None, Some(was.gid())))?;
+        if !kept_group {
             mode &= !0o070;
         }
     }
