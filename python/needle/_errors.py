@@ -36,7 +36,7 @@ class DimensionMismatch(InvalidInput):
 
 
 class InvalidVector(InvalidInput):
-    """A vector holds NaN or an infinity (``non_finite_vector``), or is zero under cosine (``zero_vector``)."""
+    """A vector holds NaN or an infinity (``non_finite_vector``), is zero under cosine (``zero_vector``), or its norm is too large for finite distances (``vector_too_large``)."""
 
     code = "non_finite_vector"
 
@@ -135,6 +135,7 @@ _BY_CODE: dict[str, type[NeedleError]] = {
     "dimension_mismatch": DimensionMismatch,
     "non_finite_vector": InvalidVector,
     "zero_vector": InvalidVector,
+    "vector_too_large": InvalidVector,
     "invalid_filter": InvalidFilter,
     "invalid_config": InvalidConfig,
     "unknown_component": UnknownComponent,
