@@ -68,19 +68,6 @@ impl std::fmt::Debug for Database {
     }
 }
 
-fn random_file_id() -> [u8; 16] {
-    use std::hash::{BuildHasher, Hasher};
-    let mut id = [0u8; 16];
-    for (i, chunk) in id.chunks_mut(8).enumerate() {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
-        h.write_u32(std::process::id());
-        h.write_usize(i);
-        chunk.copy_from_slice(&h.finish().to_le_bytes());
-    }
-    id
-}
-
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(suffix);
@@ -139,29 +126,31 @@ struct Loaded {
 const DEFERRED: &[SectionKind] =
     &[SectionKind::Vectors, SectionKind::Norms, SectionKind::Codes, SectionKind::Records, SectionKind::Index];
 
+/// Makes the cipher of a file from its encryption section (`None`: not encrypted). At open it
+/// uses the configured key; a replica's refresh reuses the cipher it already has.
+type Unlock<'a> = dyn Fn(Option<&EncryptionInfo>) -> Result<Arc<dyn Cipher>> + 'a;
+
 /// Opens the file's sections: mapped in place when it is at least `mmap_threshold` bytes (and
 /// unencrypted, and the storage can map), else read into memory and fully verified.
-fn load_file(registry: &Registry, config: &DatabaseConfig, path: &Path) -> Result<Loaded> {
+fn load_file(registry: &Registry, config: &DatabaseConfig, path: &Path, unlock: &Unlock<'_>) -> Result<Loaded> {
     let storage = registry.storage(&config.storage)?;
     let backend = storage.open(Some(path), &StorageOptions { read_only: true, create: false })?;
     let map = backend.len()? >= config.mmap_threshold;
     let (header, mut sections, _mapped) = format::open_sections(&*backend, &path.display().to_string(), map, DEFERRED)?;
     drop(backend);
     let encrypted = header.flags & FLAG_ENCRYPTED != 0;
-    let (cipher, encryption): (Arc<dyn Cipher>, _) = if encrypted {
+    let encryption: Option<EncryptionInfo> = if encrypted {
         let sec = sections
             .iter()
             .find(|s| s.kind == SectionKind::Encryption)
             .ok_or_else(|| Error::corrupted("encryption section", 0, "missing in an encrypted file"))?;
-        let info: EncryptionInfo = serde_json::from_slice(&sec.data)
+        let info = serde_json::from_slice(&sec.data)
             .map_err(|e| Error::corrupted("encryption section", 0, format!("unreadable: {e}")))?;
-        (encryption::open(registry, &info, config.encryption.as_ref())?, Some(info))
+        Some(info)
     } else {
-        if config.encryption.is_some() {
-            return Err(Error::InvalidConfig(format!("{} is not encrypted; open it without a key", path.display())));
-        }
-        (Arc::from(registry.cipher("none")?.create(&[])?), None)
+        None
     };
+    let cipher = unlock(encryption.as_ref())?;
     if encrypted {
         for (ordinal, s) in sections.iter_mut().enumerate() {
             if s.kind == SectionKind::Encryption {
@@ -224,7 +213,8 @@ impl Database {
                 registry,
                 collections: RwLock::new(BTreeMap::new()),
                 dirty: Arc::new(AtomicBool::new(false)),
-                file_id: random_file_id(),
+                // No file, nothing sealed: the id only has to be unlikely to repeat.
+                file_id: crate::random::bytes().unwrap_or_default(),
                 generation: Mutex::new(0),
                 log: Log::disabled(cipher.clone()),
                 cipher,
@@ -237,10 +227,14 @@ impl Database {
     }
 
     /// Opens with explicit configuration.
-    pub fn open_with_config(path: impl AsRef<Path>, config: DatabaseConfig) -> Result<Database> {
+    pub fn open_with_config(path: impl AsRef<Path>, mut config: DatabaseConfig) -> Result<Database> {
         // Through a symlink, every file (lock, WAL, checkpoint) is the target's: see `paths.rs`.
         let path = crate::paths::resolve(path.as_ref())?;
+        // The key or passphrase is used here and wiped when this function returns: the open
+        // database keeps only the cipher (a replica's refresh reuses it).
+        let secret = config.encryption.take();
         let registry = config.registry();
+        let unlock = |info: Option<&EncryptionInfo>| encryption::open(&registry, info, secret.as_ref(), &path);
         crate::plugins::load_configured(&registry, &config.plugin_paths)?;
         let storage = registry.storage(&config.storage)?;
         if config.read_only {
@@ -250,7 +244,7 @@ impl Database {
                     format!("{}: no such database (read-only open does not create one)", path.display()),
                 )));
             }
-            let loaded = load_file(&registry, &config, &path)?;
+            let loaded = load_file(&registry, &config, &path, &unlock)?;
             let log = Log::disabled(loaded.cipher.clone());
             let db = Self::assemble(Some(path), config, registry, &loaded, log, None);
             db.load_sections(&loaded)?;
@@ -262,8 +256,8 @@ impl Database {
         let wal_file = wal_path(&path);
         let wal_options = StorageOptions { read_only: false, create: true };
         if !path.exists() || is_placeholder(&path, &wal_file)? {
-            let file_id = random_file_id();
-            let (cipher, encryption) = match &config.encryption {
+            let file_id = crate::random::bytes()?;
+            let (cipher, encryption) = match &secret {
                 Some(e) => {
                     let (c, info) = encryption::create(&registry, e)?;
                     (c, Some(info))
@@ -289,7 +283,7 @@ impl Database {
             return Ok(db);
         }
 
-        let loaded = load_file(&registry, &config, &path)?;
+        let loaded = load_file(&registry, &config, &path, &unlock)?;
         // Nothing below writes to the WAL (or creates it) until the database is fully open: a
         // failed open leaves every file as it found it.
         let wal_backend = match std::fs::metadata(&wal_file) {
@@ -633,7 +627,7 @@ impl Database {
         if self.inner.path.as_deref().is_some_and(|p| p == dest) {
             return Err(Error::InvalidArgument("backup destination is the database itself".into()));
         }
-        write_snapshot(&self.inner, dest, random_file_id(), 1)
+        write_snapshot(&self.inner, dest, crate::random::bytes()?, 1)
     }
 
     fn checkpoint(&self) -> Result<()> {

@@ -7,23 +7,35 @@
 //! another file fails to open. A sealed key-check record, stored in a small plaintext section with
 //! the cipher id and key-derivation parameters, tells a wrong key (`wrong_key`) from damage
 //! (`corrupted`). Encrypted files are always read into memory (no zero-copy mapping).
+//!
+//! The plaintext section is not trusted: the configured cipher must match the one it names (the
+//! file never picks the cipher), and its key-derivation costs must be within the bounds of
+//! `encryption/kdf.rs` before any derivation runs. Keys and passphrases are wiped on drop
+//! (`zeroize`); an open database keeps the cipher, not the secret.
 
 use std::sync::Arc;
 
 use needle_core::{Cipher, Error, Registry, Result};
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
-/// How a database's data is encrypted.
+mod kdf;
+
+use self::kdf::Kdf;
+
+/// How a database's data is encrypted. The key or passphrase is wiped from memory when the
+/// config is dropped; an open database keeps only the cipher built from it.
 #[derive(Clone)]
 pub struct EncryptionConfig {
     cipher: String,
     secret: Secret,
 }
 
+/// Key material, zeroed on drop (and in every clone).
 #[derive(Clone)]
 enum Secret {
-    Key(Vec<u8>),
-    Passphrase(String),
+    Key(Zeroizing<Vec<u8>>),
+    Passphrase(Zeroizing<String>),
 }
 
 impl std::fmt::Debug for EncryptionConfig {
@@ -39,28 +51,27 @@ impl std::fmt::Debug for EncryptionConfig {
 impl EncryptionConfig {
     /// AES-256-GCM with a raw 32-byte key (a key of another length is refused at open).
     pub fn aes256(key: &[u8]) -> Self {
-        EncryptionConfig { cipher: "aes-256-gcm".into(), secret: Secret::Key(key.to_vec()) }
+        Self::with_cipher("aes-256-gcm", key)
     }
 
     /// AES-256-GCM with a key derived from a passphrase by Argon2id (salt stored in the file).
     pub fn aes256_passphrase(passphrase: &str) -> Self {
-        EncryptionConfig { cipher: "aes-256-gcm".into(), secret: Secret::Passphrase(passphrase.to_string()) }
+        EncryptionConfig {
+            cipher: "aes-256-gcm".into(),
+            secret: Secret::Passphrase(Zeroizing::new(passphrase.to_string())),
+        }
     }
 
-    /// Uses another registered cipher (e.g. from a plugin) with a raw key.
+    /// Uses another registered cipher (e.g. from a plugin) with a raw key. A file encrypted with
+    /// a different cipher is refused at open (`invalid_config`), never read with the file's.
     pub fn with_cipher(cipher_id: &str, key: &[u8]) -> Self {
-        EncryptionConfig { cipher: cipher_id.into(), secret: Secret::Key(key.to_vec()) }
+        EncryptionConfig { cipher: cipher_id.into(), secret: Secret::Key(Zeroizing::new(key.to_vec())) }
     }
-}
 
-/// Key-derivation parameters recorded in the file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Kdf {
-    pub algorithm: String,
-    pub salt: String,
-    pub m_cost_kib: u32,
-    pub t_cost: u32,
-    pub p_cost: u32,
+    /// The cipher id this config asks for.
+    pub fn cipher_id(&self) -> &str {
+        &self.cipher
+    }
 }
 
 /// The plaintext encryption section of an encrypted file.
@@ -86,46 +97,14 @@ fn unhex(s: &str) -> Result<Vec<u8>> {
         .collect()
 }
 
-fn derive(passphrase: &str, kdf: &Kdf, key_len: usize) -> Result<Vec<u8>> {
-    if kdf.algorithm != "argon2id" {
-        return Err(Error::InvalidConfig(format!("unknown key derivation '{}'", kdf.algorithm)));
-    }
-    let params = argon2::Params::new(kdf.m_cost_kib, kdf.t_cost, kdf.p_cost, Some(key_len))
-        .map_err(|e| Error::corrupted("encryption section", 0, format!("argon2 parameters: {e}")))?;
-    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    let mut key = vec![0u8; key_len];
-    argon
-        .hash_password_into(passphrase.as_bytes(), &unhex(&kdf.salt)?, &mut key)
-        .map_err(|e| Error::InvalidConfig(format!("argon2: {e}")))?;
-    Ok(key)
-}
-
-fn random_salt() -> [u8; 16] {
-    use std::hash::{BuildHasher, Hasher};
-    let mut salt = [0u8; 16];
-    for (i, chunk) in salt.chunks_mut(8).enumerate() {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_usize(i);
-        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
-        chunk.copy_from_slice(&h.finish().to_le_bytes());
-    }
-    salt
-}
-
 /// A cipher for a new database, and the section that describes it.
 pub(crate) fn create(registry: &Registry, config: &EncryptionConfig) -> Result<(Arc<dyn Cipher>, EncryptionInfo)> {
     let factory = registry.cipher(&config.cipher)?;
     let (key, kdf) = match &config.secret {
         Secret::Key(k) => (k.clone(), None),
         Secret::Passphrase(p) => {
-            let kdf = Kdf {
-                algorithm: "argon2id".into(),
-                salt: hex(&random_salt()),
-                m_cost_kib: 19 * 1024,
-                t_cost: 2,
-                p_cost: 1,
-            };
-            (derive(p, &kdf, factory.key_len())?, Some(kdf))
+            let kdf = Kdf::new()?;
+            (kdf.derive(p, factory.key_len())?, Some(kdf))
         }
     };
     let cipher: Arc<dyn Cipher> = Arc::from(factory.create(&key)?);
@@ -133,21 +112,40 @@ pub(crate) fn create(registry: &Registry, config: &EncryptionConfig) -> Result<(
     Ok((cipher.clone(), EncryptionInfo { cipher: config.cipher.clone(), kdf, key_check: hex(&check) }))
 }
 
-/// The cipher of an existing encrypted database; `WrongKey` when the key does not fit.
+/// The cipher of an existing file, from its encryption section (`None`: the file is not
+/// encrypted). A file encrypted with another cipher than the configured one is refused before
+/// any key is derived: the file must not choose the cipher (a planted file naming `none`, or a
+/// weaker plugin, would otherwise take the caller's writes). `WrongKey` when the key does not fit.
 pub(crate) fn open(
     registry: &Registry,
-    info: &EncryptionInfo,
+    info: Option<&EncryptionInfo>,
     config: Option<&EncryptionConfig>,
+    path: &std::path::Path,
 ) -> Result<Arc<dyn Cipher>> {
-    let Some(config) = config else {
-        return Err(Error::InvalidConfig(
-            "the database is encrypted: open it with DatabaseConfig::with_encryption".into(),
-        ));
+    let (info, config) = match (info, config) {
+        (Some(info), Some(config)) => (info, config),
+        (None, None) => return Ok(Arc::from(registry.cipher("none")?.create(&[])?)),
+        (Some(_), None) => {
+            return Err(Error::InvalidConfig(
+                "the database is encrypted: open it with DatabaseConfig::with_encryption".into(),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(Error::InvalidConfig(format!("{} is not encrypted; open it without a key", path.display())))
+        }
     };
+    if info.cipher != config.cipher {
+        return Err(Error::InvalidConfig(format!(
+            "{} is encrypted with cipher '{}' but the configuration asks for '{}'; nothing was read or changed",
+            path.display(),
+            info.cipher,
+            config.cipher
+        )));
+    }
     let factory = registry.cipher(&info.cipher)?;
     let key = match (&config.secret, &info.kdf) {
         (Secret::Key(k), None) => k.clone(),
-        (Secret::Passphrase(p), Some(kdf)) => derive(p, kdf, factory.key_len())?,
+        (Secret::Passphrase(p), Some(kdf)) => kdf.derive(p, factory.key_len())?,
         (Secret::Key(_), Some(_)) => {
             return Err(Error::InvalidConfig("this database is protected by a passphrase, not a raw key".into()))
         }
@@ -169,4 +167,29 @@ pub(crate) fn section_aad(file_id: &[u8; 16], generation: u64, kind: u16, owner:
     aad.extend_from_slice(&owner.to_le_bytes());
     aad.extend_from_slice(&ordinal.to_le_bytes());
     aad
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>(_: &T) {}
+
+    #[test]
+    fn secrets_are_wiped_on_drop() {
+        for config in [EncryptionConfig::aes256(&[1; 32]), EncryptionConfig::aes256_passphrase("p")] {
+            match &config.secret {
+                Secret::Key(k) => wiped_on_drop(k),
+                Secret::Passphrase(p) => wiped_on_drop(p),
+            }
+        }
+        let kdf = Kdf::new().unwrap();
+        wiped_on_drop(&kdf.derive("p", 32).unwrap());
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let s = format!("{:?}", EncryptionConfig::aes256_passphrase("hunter2"));
+        assert!(!s.contains("hunter2"), "{s}");
+    }
 }

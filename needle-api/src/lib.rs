@@ -33,6 +33,7 @@ mod integrity;
 mod paths;
 mod persist;
 pub mod plugins;
+mod random;
 mod search;
 mod tune;
 mod validate;

@@ -17,6 +17,7 @@ use std::sync::atomic::Ordering;
 use needle_core::{Error, Result};
 
 use super::{load_file, Database};
+use crate::encryption::EncryptionInfo;
 
 impl Database {
     /// For a read-only handle: loads the writer's latest checkpoint if the file has changed since
@@ -32,7 +33,16 @@ impl Database {
                 "refresh() is for read-only handles; a writable handle already sees every write".into(),
             ));
         };
-        let loaded = load_file(&inner.registry, &inner.config, path)?;
+        // The key was wiped after open: the new checkpoint must be sealed as the old one was (the
+        // writer copies the encryption section), and the cipher built then opens it.
+        let unlock = |info: Option<&EncryptionInfo>| {
+            if info == inner.encryption.as_ref() {
+                Ok(inner.cipher.clone())
+            } else {
+                Err(Error::InvalidArgument(format!("{} is now encrypted differently; open it again", path.display())))
+            }
+        };
+        let loaded = load_file(&inner.registry, &inner.config, path, &unlock)?;
         if loaded.file_id != inner.file_id {
             return Err(Error::InvalidArgument(format!(
                 "{} is now another database (its file id changed); open it again",
@@ -70,4 +80,28 @@ impl Database {
 fn same_shape(old: &crate::Collection, new: &crate::Collection) -> bool {
     let (a, b) = (&old.shared, &new.shared);
     a.config == b.config && a.components == b.components
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Database, DatabaseConfig, EncryptionConfig};
+
+    /// An open database keeps no key or passphrase (they are wiped once the cipher is built), and
+    /// an encrypted replica still follows the writer with the cipher alone.
+    #[test]
+    fn encrypted_replica_refreshes_without_keeping_the_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.needle");
+        let config = || DatabaseConfig::new().with_encryption(EncryptionConfig::aes256_passphrase("pass"));
+        let writer = Database::open_with_config(&path, config()).unwrap();
+        assert!(writer.inner.config.encryption.is_none());
+        let c = writer.create_collection("c", 2).unwrap();
+        writer.save().unwrap();
+        let replica = Database::open_with_config(&path, config().with_read_only(true)).unwrap();
+        assert!(replica.inner.config.encryption.is_none());
+        c.insert("a", &[1.0, 2.0], None).unwrap();
+        writer.save().unwrap();
+        assert!(replica.refresh().unwrap());
+        assert_eq!(replica.collection("c").unwrap().get("a").unwrap().unwrap().vector, vec![1.0, 2.0]);
+    }
 }
