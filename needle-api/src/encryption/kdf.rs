@@ -120,7 +120,8 @@ mod tests {
     #[test]
     fn every_bound_is_enforced() {
         let base = Kdf::new().unwrap();
-        let cases: [(&str, fn(&mut Kdf)); 8] = [
+        type Tamper = fn(&mut Kdf);
+        let cases: [(&str, Tamper); 8] = [
             ("p_cost", |k| k.p_cost = 0),
             ("p_cost", |k| k.p_cost = MAX_P_COST + 1),
             ("t_cost", |k| k.t_cost = MAX_T_COST + 1),
