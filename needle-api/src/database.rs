@@ -4,8 +4,9 @@
 //! * `vectors.needle-wal` — the write-ahead log. Every write is appended (and, by default,
 //!   synced) here before it is acknowledged; opening replays it onto the last checkpoint.
 //! * `vectors.needle-lock` — an advisory lock: one writing process at a time. Read-only opens
-//!   take no lock and see the last checkpoint; [`Database::refresh`] follows later ones
-//!   (`database/replica.rs`).
+//!   see the last checkpoint; [`Database::refresh`] follows later ones (`database/replica.rs`).
+//!   Every handle also holds a shared lock on the data file itself, so nothing of ours rewrites
+//!   it in place while it is in use (`locks.rs`).
 //!
 //! `save()` is a checkpoint: it writes the whole database to a new file, syncs it, renames it over
 //! the old one, syncs the directory, then empties the WAL. A crash at any point leaves either the
@@ -54,6 +55,9 @@ struct Inner {
     opened: AtomicBool,
     /// Held (locked) while open for writing.
     _lock: Option<std::fs::File>,
+    /// A shared lock on the data file now at `path` as this handle knows it: the file it loaded
+    /// (read-only; moved by `refresh`) or its latest checkpoint (writer). See `locks.rs`.
+    data_lock: Mutex<Option<std::fs::File>>,
 }
 
 /// An embedded vector database. Cheap to clone (clones share everything); `Send + Sync`.
@@ -82,20 +86,6 @@ pub fn wal_path(path: &Path) -> PathBuf {
 /// The lock file of the database at `path`.
 pub fn lock_path(path: &Path) -> PathBuf {
     sibling(path, "-lock")
-}
-
-fn acquire_lock(path: &Path) -> Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let lp = lock_path(path);
-    let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(&lp)?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked(format!(
-            "{} is open for writing in another process (or another handle of this one); open it read-only or close the other",
-            path.display()
-        ))),
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::Io(e)),
-    }
 }
 
 /// An empty file with no log records beside it, as `mkstemp` or `touch` leaves it: opened for
@@ -222,6 +212,7 @@ impl Database {
                 integrity: Integrity::new(),
                 opened: AtomicBool::new(true),
                 _lock: None,
+                data_lock: Mutex::new(None),
             }),
         }
     }
@@ -244,15 +235,17 @@ impl Database {
                     format!("{}: no such database (read-only open does not create one)", path.display()),
                 )));
             }
-            let loaded = load_file(&registry, &config, &path, &unlock)?;
+            let (loaded, data_lock) =
+                crate::locks::load_shared(&path, || load_file(&registry, &config, &path, &unlock))?;
             let log = Log::disabled(loaded.cipher.clone());
             let db = Self::assemble(Some(path), config, registry, &loaded, log, None);
+            *db.inner.data_lock.lock() = Some(data_lock);
             db.load_sections(&loaded)?;
             db.inner.opened.store(true, Ordering::Release);
             return Ok(db);
         }
 
-        let lock = acquire_lock(&path)?;
+        let lock = crate::locks::writer(&lock_path(&path), &path)?;
         let wal_file = wal_path(&path);
         let wal_options = StorageOptions { read_only: false, create: true };
         if !path.exists() || is_placeholder(&path, &wal_file)? {
@@ -283,7 +276,7 @@ impl Database {
             return Ok(db);
         }
 
-        let loaded = load_file(&registry, &config, &path, &unlock)?;
+        let (loaded, data_lock) = crate::locks::load_shared(&path, || load_file(&registry, &config, &path, &unlock))?;
         // Nothing below writes to the WAL (or creates it) until the database is fully open: a
         // failed open leaves every file as it found it.
         let wal_backend = match std::fs::metadata(&wal_file) {
@@ -312,6 +305,7 @@ impl Database {
         };
         let log = Log::new(None, config.durability, loaded.cipher.clone(), loaded.file_id);
         let db = Self::assemble(Some(path), config, registry, &loaded, log.clone(), Some(lock));
+        *db.inner.data_lock.lock() = Some(data_lock);
         db.load_sections(&loaded)?;
         let writer = match wal_backend {
             Some(backend) if replay => {
@@ -388,6 +382,7 @@ impl Database {
                 integrity: Integrity::new(),
                 opened: AtomicBool::new(false),
                 _lock: lock,
+                data_lock: Mutex::new(None),
             }),
         }
     }
@@ -714,12 +709,24 @@ fn checkpoint(inner: &Inner) -> Result<()> {
     match result {
         Ok(()) => {
             *generation = next;
+            lock_checkpoint(inner, path);
             Ok(())
         }
         Err(e) => {
             inner.dirty.store(true, Ordering::Release);
             Err(e)
         }
+    }
+}
+
+/// Moves the writer's shared lock to the file its checkpoint just renamed into place. The
+/// checkpoint itself succeeded: a lock that cannot be taken is logged, not an error.
+fn lock_checkpoint(inner: &Inner, path: &Path) {
+    match crate::locks::shared(path) {
+        Ok(file) => *inner.data_lock.lock() = Some(file),
+        // A storage backend that keeps no file at this path: nothing to lock.
+        Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(path = %path.display(), error = %e, "could not lock the new checkpoint"),
     }
 }
 

@@ -30,6 +30,7 @@ mod filter;
 #[cfg(feature = "hybrid")]
 mod hybrid;
 mod integrity;
+mod locks;
 mod paths;
 mod persist;
 pub mod plugins;

@@ -29,11 +29,13 @@ pub fn run(a: ExportArgs, g: Global) -> CliResult<()> {
     let ids = c.ids()?;
     let mut out: Box<dyn Write> = match &a.output {
         // Plaintext vectors and metadata: owner-only like the database files (an existing file
-        // keeps the mode it has).
+        // keeps the mode it has). Never truncates a database in use, this one included (`locked`).
         Some(p) => {
-            use std::os::unix::fs::OpenOptionsExt;
-            let file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(p);
-            Box::new(BufWriter::new(file.map_err(|e| io_at(p, e))?))
+            let file = crate::locks::exclusive_for_rewrite(p).map_err(|e| match e {
+                crate::Error::Io(e) => io_at(p, e),
+                other => other.into(),
+            })?;
+            Box::new(BufWriter::new(file))
         }
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };

@@ -42,7 +42,8 @@ impl Database {
                 Err(Error::InvalidArgument(format!("{} is now encrypted differently; open it again", path.display())))
             }
         };
-        let loaded = load_file(&inner.registry, &inner.config, path, &unlock)?;
+        let (loaded, lock) =
+            crate::locks::load_shared(path, || load_file(&inner.registry, &inner.config, path, &unlock))?;
         if loaded.file_id != inner.file_id {
             return Err(Error::InvalidArgument(format!(
                 "{} is now another database (its file id changed); open it again",
@@ -71,6 +72,8 @@ impl Database {
         let unverified = loaded.sections.iter().filter(|s| !s.verified).cloned().collect();
         inner.integrity.check_in_background(unverified);
         *generation = loaded.generation;
+        // The replaced file is unlinked: nobody can rewrite it by name; the new one is locked.
+        *inner.data_lock.lock() = Some(lock);
         Ok(true)
     }
 }
