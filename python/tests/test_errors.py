@@ -118,7 +118,7 @@ def test_locked_by_another_writer(tmp_path):
         with pytest.raises(needle.Locked) as e:
             needle.Database(path)
         assert e.value.code == "locked"
-        needle.Database(path, read_only=True).close()  # readers take no lock
+        needle.Database(path, read_only=True).close()  # readers take no writer lock (a shared one on the data file)
 
 
 def test_bad_files(tmp_path):
