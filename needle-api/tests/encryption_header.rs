@@ -107,6 +107,15 @@ fn tampered_key_derivation_costs_are_refused_before_deriving() {
             assert_eq!(std::fs::read(&path).unwrap(), bytes, "the file is left as it was");
         }
     }
+    // Within the bounds, any change derives another key: the key check refuses it, so the
+    // parameters cannot be lowered (or the salt swapped) unnoticed.
+    for (field, value) in [("t_cost", 1.into()), ("m_cost_kib", 8192.into()), ("salt", "00".repeat(16).into())] {
+        let mut other = section.clone();
+        other["kdf"][field] = value;
+        std::fs::write(&path, with_encryption_section(&good, &other)).unwrap();
+        let e = Database::open_with_config(&path, pass()).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::WrongKey, "{field}: {e}");
+    }
     // The default costs still open.
     std::fs::write(&path, &good).unwrap();
     let db = Database::open_with_config(&path, pass()).unwrap();
