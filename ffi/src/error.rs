@@ -153,9 +153,11 @@ pub(crate) fn unbind_slot() {
     CURRENT_SLOT.with(|s| s.borrow_mut().take());
 }
 
+/// Frees `e.message` and resets `e` to `NEEDLE_OK` / NULL.
+///
 /// # Safety
 /// `e.message` is NULL or came from `CString::into_raw` and was not freed.
-unsafe fn clear(e: &mut needle_error) {
+pub(crate) unsafe fn clear(e: &mut needle_error) {
     if !e.message.is_null() {
         // SAFETY: caller's contract.
         drop(unsafe { CString::from_raw(e.message) });
@@ -164,34 +166,9 @@ unsafe fn clear(e: &mut needle_error) {
     e.code = needle_status::NEEDLE_OK;
 }
 
-/// Frees the message held by `err` and resets it to `NEEDLE_OK` / NULL (like `NEEDLE_ERROR_INIT`).
-/// NULL is a no-op.
-///
-/// Ownership: `err` stays the caller's; only its message is freed.
-///
-/// # Safety
-/// `err` is NULL or points to a `needle_error` that is zeroed or was last filled by Needle.
-#[no_mangle]
-pub unsafe extern "C" fn needle_error_clear(err: *mut needle_error) {
-    crate::panic::ffi_guard!(or(), {
-        // SAFETY: caller's contract.
-        if let Some(e) = unsafe { err.as_mut() } {
-            // SAFETY: caller's contract.
-            unsafe { clear(e) }
-        }
-    })
-}
-
-/// The message of the most recent call on this OS thread that returned an error ("" when none
-/// has). Thread-local (the libgit2 model), kept for compatibility: a goroutine or green thread
-/// that moves between OS threads, or code that makes another Needle call first, can read some
-/// other call's message. Prefer the `needle_error` argument, or `needle_db_errmsg` when one thread
-/// uses the handle.
-///
-/// Ownership: the string belongs to Needle and stays valid until the next Needle call on this
-/// thread that fails (copy it if you need it longer); never free it; never NULL.
-#[no_mangle]
-pub extern "C" fn needle_last_error_message() -> *const c_char {
+/// This thread's last error message (see `needle_last_error_message` in `error_api.rs`); "" when
+/// there is none or during thread teardown.
+pub(crate) fn last_error_ptr() -> *const c_char {
     // Reading a thread-local cannot panic here except during thread teardown; fall back to "".
     LAST_ERROR.try_with(|slot| slot.borrow().as_ptr()).unwrap_or(c"".as_ptr())
 }

@@ -18,6 +18,7 @@ mod collection;
 mod config;
 mod db;
 mod error;
+mod error_api;
 mod handle;
 mod hybrid;
 mod info;
@@ -29,7 +30,8 @@ mod status;
 
 pub use collection::*;
 pub use db::*;
-pub use error::{needle_error, needle_error_clear, needle_last_error_message};
+pub use error::needle_error;
+pub use error_api::{needle_error_clear, needle_last_error_message};
 pub use hybrid::*;
 pub use info::*;
 pub use maintenance::*;

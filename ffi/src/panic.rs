@@ -72,7 +72,7 @@ mod tests {
         assert_eq!(e.code, needle_status::NEEDLE_PANIC);
         // SAFETY: the pointers are NUL-terminated strings owned by Needle / by `e`, read right away.
         unsafe {
-            let msg = std::ffi::CStr::from_ptr(crate::error::needle_last_error_message());
+            let msg = std::ffi::CStr::from_ptr(crate::error_api::needle_last_error_message());
             assert!(msg.to_str().unwrap().contains("boom 7"));
             assert!(std::ffi::CStr::from_ptr(e.message).to_str().unwrap().contains("boom 7"));
             assert_eq!(run(&mut e, || Err(FfiError::null("db"))), needle_status::NEEDLE_NULL_PARAMETER);
@@ -80,7 +80,7 @@ mod tests {
             assert_eq!(run(&mut e, || Ok(())), needle_status::NEEDLE_OK);
             assert!(e.message.is_null() && e.code == needle_status::NEEDLE_OK);
             assert_eq!(run(std::ptr::null_mut(), || Ok(())), needle_status::NEEDLE_OK);
-            crate::error::needle_error_clear(&mut e);
+            crate::error_api::needle_error_clear(&mut e);
         }
         assert_eq!(run_or(5, || panic!("x")), 5);
     }

@@ -33,15 +33,13 @@
 
 use std::collections::HashMap;
 
-use needle_core::filter::{FieldPath, Filter};
-use needle_core::text::{Bm25, Tokenizer};
+use needle_core::filter::Filter;
 use needle_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::collection::Collection;
 use crate::explain::SearchProfile;
-use crate::filter as plan;
 use crate::search::SearchParams;
 use crate::validate;
 
@@ -49,47 +47,6 @@ use crate::validate;
 pub const DEFAULT_RRF_K: f32 = 60.0;
 /// Default depth of each ranked list fused (at least `k`).
 pub const DEFAULT_CANDIDATES: usize = 100;
-
-/// The BM25 index over a collection's text field.
-#[derive(Debug)]
-pub(crate) struct TextIndex {
-    path: Option<FieldPath>,
-    bm25: Bm25,
-}
-
-impl TextIndex {
-    pub fn new(field: &str) -> Self {
-        TextIndex { path: FieldPath::new(field).ok(), bm25: Bm25::new(Tokenizer::default()) }
-    }
-
-    fn text(&self, metadata: Option<&Value>) -> Option<String> {
-        let v = self.path.as_ref()?.resolve(metadata?)?;
-        match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Array(items) => {
-                let parts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
-                (!parts.is_empty()).then(|| parts.join(" "))
-            }
-            _ => None,
-        }
-    }
-
-    pub fn insert(&mut self, slot: u32, metadata: Option<&Value>) {
-        if let Some(t) = self.text(metadata) {
-            self.bm25.insert(slot, &t);
-        }
-    }
-
-    pub fn remove(&mut self, slot: u32, metadata: Option<&Value>) {
-        if let Some(t) = self.text(metadata) {
-            self.bm25.remove(slot, &t);
-        }
-    }
-
-    pub fn memory_bytes(&self) -> usize {
-        self.bm25.memory_bytes()
-    }
-}
 
 /// Knobs of a hybrid query.
 #[derive(Debug, Clone, PartialEq)]
@@ -209,11 +166,10 @@ impl Collection {
         let st = self.shared.state.read();
         let (ids, m) = (st.records.ids()?, st.records.meta()?);
         let idx = m.indexes.text.as_ref().ok_or_else(|| self.text_index_missing())?;
-        let matches = filter.map(|f| plan::matching(&st, f)).transpose()?;
+        let matches = filter.map(|f| st.matching(f)).transpose()?;
         let keep = |s: u32| matches.as_ref().is_some_and(|m| m.set.contains(s));
         let accept: Option<&(dyn Fn(u32) -> bool + Sync)> = if matches.is_some() { Some(&keep) } else { None };
         Ok(idx
-            .bm25
             .search(text, k, accept)
             .into_iter()
             .enumerate()
@@ -248,7 +204,7 @@ impl Collection {
         let (ids, m) = (st.records.ids()?, st.records.meta()?);
         let idx = m.indexes.text.as_ref().ok_or_else(|| self.text_index_missing())?;
         let depth = params.candidates.unwrap_or(DEFAULT_CANDIDATES).max(params.k);
-        let matches = params.filter.as_ref().map(|f| plan::matching(&st, f)).transpose()?;
+        let matches = params.filter.as_ref().map(|f| st.matching(f)).transpose()?;
 
         let ef = params.ef_search.unwrap_or(self.shared.config.ef_search).max(depth);
         let sp = SearchParams::new(depth).with_include_metadata(false).with_ef_search(ef);
@@ -256,7 +212,7 @@ impl Collection {
 
         let keep = |s: u32| matches.as_ref().is_some_and(|m| m.set.contains(s));
         let accept: Option<&(dyn Fn(u32) -> bool + Sync)> = if matches.is_some() { Some(&keep) } else { None };
-        let by_text = idx.bm25.search(text, depth, accept);
+        let by_text = idx.search(text, depth, accept);
 
         struct Fused {
             id: String,

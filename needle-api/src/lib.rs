@@ -26,13 +26,13 @@ mod database;
 mod durability;
 mod encryption;
 mod explain;
-mod filter;
 #[cfg(feature = "hybrid")]
 mod hybrid;
 mod integrity;
 mod locks;
 mod paths;
 mod persist;
+mod plan;
 pub mod plugins;
 mod random;
 mod search;

@@ -40,9 +40,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::collection::Shared;
-use crate::Collection;
-
 /// The content type of [`encode`]'s output (OpenMetrics text, which Prometheus scrapes).
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -87,7 +84,7 @@ struct Metrics {
     memory: Gauge,
     http_requests: Family<HttpLabels, Counter>,
     http_latency: HistogramFamily,
-    collections_seen: Mutex<Vec<Weak<Shared>>>,
+    collections_seen: Mutex<Vec<Weak<dyn Sampled>>>,
     memory_sampled: Mutex<Option<(Instant, usize)>>,
 }
 
@@ -183,12 +180,20 @@ impl Drop for InsertTimer {
     }
 }
 
+/// What the gauges read of one collection. The collection implements it, so this file never
+/// imports the collection (which imports this file for its timers).
+pub(crate) trait Sampled: Send + Sync {
+    /// Its live vectors, and (when `memory`) its approximate heap bytes; `None` when the
+    /// collection may no longer be used (dropped, its database closed, or found corrupted).
+    fn sample(&self, memory: bool) -> Option<(usize, usize)>;
+}
+
 /// Registers a collection for the gauges (held weakly: it is sampled while it exists and has not
 /// been dropped).
-pub(crate) fn track(c: &Collection) {
+pub(crate) fn track(c: Weak<dyn Sampled>) {
     let mut seen = METRICS.collections_seen.lock();
     seen.retain(|w| w.strong_count() > 0);
-    seen.push(Arc::downgrade(&c.shared));
+    seen.push(c);
 }
 
 /// Records one HTTP request (used by the server's middleware).
@@ -222,10 +227,10 @@ fn refresh_gauges() {
     let m = &*METRICS;
     // Upgrading a collection keeps only its data alive for a moment, never its database (whose
     // close must not wait for a scrape).
-    let live: Vec<Collection> = {
+    let live: Vec<Arc<dyn Sampled>> = {
         let mut seen = m.collections_seen.lock();
         seen.retain(|w| w.strong_count() > 0);
-        seen.iter().filter_map(Weak::upgrade).map(|shared| Collection { shared }).collect()
+        seen.iter().filter_map(Weak::upgrade).collect()
     };
     // Counting is cheap; the memory estimate walks every record, so it is refreshed at most
     // every MEMORY_REFRESH, or when the set of collections changed.
@@ -235,15 +240,10 @@ fn refresh_gauges() {
     for c in &live {
         // A dropped collection (CollectionNotFound) or one whose database was dropped (Closed)
         // fails and is skipped.
-        if sample_memory {
-            if let Ok(info) = c.info() {
-                collections += 1;
-                vectors += info.count as i64;
-                memory += info.memory_bytes as i64;
-            }
-        } else if let Ok(n) = c.count() {
+        if let Some((n, bytes)) = c.sample(sample_memory) {
             collections += 1;
             vectors += n as i64;
+            memory += bytes as i64;
         }
     }
     m.collections.set(collections);

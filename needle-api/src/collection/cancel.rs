@@ -70,7 +70,7 @@ impl Collection {
         crate::validate::k(params.k).inspect_err(super::count_rejected)?;
         self.check_vector(query).inspect_err(super::count_rejected)?;
         let st = self.shared.state.read();
-        let matches = params.filter.as_ref().map(|f| crate::filter::matching(&st, f)).transpose()?;
+        let matches = params.filter.as_ref().map(|f| st.matching(f)).transpose()?;
         check(Some(cancel))?;
         self.search_locked_with(&st, query, params, matches.as_ref(), &mut SearchProfile::default(), Some(cancel))
     }
@@ -89,7 +89,7 @@ impl Collection {
             self.check_vector(q).inspect_err(super::count_rejected)?;
         }
         let st = self.shared.state.read();
-        let matches = params.filter.as_ref().map(|f| crate::filter::matching(&st, f)).transpose()?;
+        let matches = params.filter.as_ref().map(|f| st.matching(f)).transpose()?;
         queries
             .par_iter()
             .map(|q| {

@@ -6,10 +6,13 @@
 
 mod cancel;
 mod ids;
+mod meta_index;
 mod records;
 mod state;
 #[cfg(test)]
 mod tests;
+#[cfg(feature = "hybrid")]
+mod text_index;
 mod warm;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,7 +31,7 @@ use serde::Serialize;
 use crate::config::CollectionConfig;
 use crate::durability::Log;
 use crate::explain::{us, Explained, SearchProfile};
-use crate::filter::{self as plan, Matches};
+use crate::plan::{self, Matches};
 use crate::search::Strategy;
 use crate::search::{SearchParams, SearchResult};
 use crate::validate;
@@ -86,6 +89,29 @@ pub(crate) struct Shared {
     pub integrity: Arc<crate::integrity::Integrity>,
 }
 
+impl Shared {
+    /// Fails when the collection may not be used: its database closed, the collection dropped,
+    /// or the file found corrupted.
+    fn check_alive(&self) -> Result<()> {
+        self.log.check_open()?;
+        if self.dropped.load(Ordering::Acquire) {
+            return Err(Error::CollectionNotFound(self.config.name.clone()));
+        }
+        self.integrity.check()
+    }
+}
+
+/// What the metrics gauges read: live vectors and, when asked, heap bytes (as `count()` and
+/// `info()` report them).
+#[cfg(feature = "metrics")]
+impl crate::metrics::Sampled for Shared {
+    fn sample(&self, memory: bool) -> Option<(usize, usize)> {
+        self.check_alive().ok()?;
+        let st = self.state.read();
+        Some((st.live(), if memory { st.memory_bytes() } else { 0 }))
+    }
+}
+
 /// A handle to one collection. Cloning is cheap; all clones see the same data.
 #[derive(Clone)]
 pub struct Collection {
@@ -126,7 +152,7 @@ impl Collection {
             }),
         };
         #[cfg(feature = "metrics")]
-        crate::metrics::track(&c);
+        crate::metrics::track(Arc::downgrade(&c.shared) as std::sync::Weak<dyn crate::metrics::Sampled>);
         c
     }
 
@@ -146,11 +172,7 @@ impl Collection {
     }
 
     pub(crate) fn check_alive(&self) -> Result<()> {
-        self.shared.log.check_open()?;
-        if self.shared.dropped.load(Ordering::Acquire) {
-            return Err(Error::CollectionNotFound(self.shared.config.name.clone()));
-        }
-        self.shared.integrity.check()
+        self.shared.check_alive()
     }
 
     fn check_writable(&self) -> Result<()> {
@@ -446,7 +468,7 @@ impl Collection {
         let matches = filter
             .map(|f| {
                 let t = Instant::now();
-                let m = plan::matching(&st, f);
+                let m = st.matching(f);
                 profile.phases.filter_us = us(t.elapsed());
                 m
             })
@@ -483,7 +505,7 @@ impl Collection {
             self.check_vector(q).inspect_err(count_rejected)?;
         }
         let st = self.shared.state.read();
-        let matches = params.filter.as_ref().map(|f| plan::matching(&st, f)).transpose()?;
+        let matches = params.filter.as_ref().map(|f| st.matching(f)).transpose()?;
         queries
             .par_iter()
             .map(|q| self.search_locked(&st, q, &params, matches.as_ref(), &mut SearchProfile::default()))
@@ -532,7 +554,7 @@ impl Collection {
         let prepared = scorer.prepare(query);
         let quantized = scorer.is_quantized();
         let live = st.live();
-        let strategy = plan::plan(params.strategy, st.index.id(), live, matches, ef);
+        let strategy = plan::plan(params.strategy, st.index.is_exact(), live, matches, ef);
         profile.index = st.index.id().to_string();
         profile.k = k;
         profile.live = live;

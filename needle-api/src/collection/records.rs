@@ -33,7 +33,7 @@ use needle_core::{Error, Result};
 use serde_json::Value;
 
 use super::ids::IdTable;
-use crate::filter::MetaIndexes;
+use super::meta_index::MetaIndexes;
 
 /// A live vector's id and metadata.
 #[derive(Debug, Clone, PartialEq)]

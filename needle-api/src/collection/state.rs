@@ -7,9 +7,11 @@
 use std::sync::Arc;
 
 use needle_core::arena::{Scorer, VectorStore};
+use needle_core::filter::Filter;
 use needle_core::{Components, Distance, Error, Index, Quantizer, Registry, Result};
 
 use super::records::{Record, Records};
+use crate::plan::{self, Matches};
 
 /// Quantizers are trained once this many vectors exist (searches run on `f32` until then).
 pub(crate) const TRAIN_AFTER: usize = 1000;
@@ -27,6 +29,13 @@ pub(crate) struct State {
 impl State {
     pub fn live(&self) -> usize {
         self.records.live()
+    }
+
+    /// The live slots matching `filter` (decodes the metadata stage if not yet): the planner reads
+    /// the metadata indexes and documents through a read-only view.
+    pub fn matching(&self, filter: &Filter) -> Result<Matches> {
+        let m = self.records.meta()?;
+        Ok(plan::matching(&m.indexes.fields, &|s| m.doc(s), filter))
     }
 
     /// Appends a validated vector and indexes it. The graph is always built on exact distances,

@@ -40,6 +40,10 @@ impl Index for Flat {
         ID
     }
 
+    fn is_exact(&self) -> bool {
+        true
+    }
+
     fn params(&self) -> serde_json::Value {
         serde_json::json!({})
     }

@@ -156,6 +156,12 @@ pub trait Index: Send + Sync + Debug + 'static {
         self.len() == 0
     }
 
+    /// True when every search is an exact scan anyway (the flat index): the planner then never
+    /// weighs a graph walk against a scan of the filter's matches.
+    fn is_exact(&self) -> bool {
+        false
+    }
+
     /// Adds `slot`, whose vector `source` already holds.
     fn insert(&mut self, slot: u32, source: &dyn VectorSource) -> Result<()>;
 

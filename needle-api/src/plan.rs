@@ -1,5 +1,9 @@
-//! Filtered search: the per-collection metadata indexes kept in step with every write, and the
-//! planner that picks how a filtered query runs.
+//! The query planner: resolves a filter to the exact set of matching slots and picks how a query
+//! runs (exact scan, graph walk, filtered graph walk).
+//!
+//! It reads a collection only through a read-only view — the field indexes and a way to look up a
+//! slot's metadata — and imports nothing from `collection/`, which calls it. The indexes themselves
+//! are plain data owned by the collection's records (`collection/meta_index.rs`).
 //!
 //! # How a filtered query runs
 //!
@@ -27,72 +31,12 @@
 use needle_core::filter::{FieldIndex, Filter, SlotSet};
 use serde_json::Value;
 
-use crate::collection::State;
 use crate::search::Strategy;
 
 /// Cost charged to a filtered graph walk per unit of `ef` at selectivity 1 (scaled by
 /// `1 / √selectivity`), in distance computations. The walk measured 15–22 per unit of `ef` with
 /// `search_explain` on wordnet-minilm (`tests/filter_recall.rs`); the margin favours exact scans.
 pub const GRAPH_COST_PER_EF: f64 = 24.0;
-
-/// Secondary indexes over a collection's metadata, by slot: the field value indexes for filters
-/// and (feature `hybrid`) the BM25 index over the configured text field.
-#[derive(Debug, Default)]
-pub(crate) struct MetaIndexes {
-    pub fields: FieldIndex,
-    #[cfg(feature = "hybrid")]
-    pub text: Option<crate::hybrid::TextIndex>,
-}
-
-impl MetaIndexes {
-    /// Empty indexes; `text_field` names the metadata field BM25 indexes (feature `hybrid`).
-    pub fn new(text_field: Option<&str>) -> Self {
-        let _ = text_field;
-        MetaIndexes {
-            fields: FieldIndex::new(),
-            #[cfg(feature = "hybrid")]
-            text: text_field.map(crate::hybrid::TextIndex::new),
-        }
-    }
-
-    /// Indexes of the live slots `live` yields with their metadata (used when a collection's
-    /// records are decoded from its file).
-    pub fn rebuilt<'a>(text_field: Option<&str>, live: impl Iterator<Item = (u32, Option<&'a Value>)>) -> Self {
-        let mut m = MetaIndexes::new(text_field);
-        for (slot, doc) in live {
-            m.insert(slot, doc);
-        }
-        m
-    }
-
-    /// A live slot was added with this metadata.
-    pub fn insert(&mut self, slot: u32, metadata: Option<&Value>) {
-        self.fields.insert(slot, metadata);
-        #[cfg(feature = "hybrid")]
-        if let Some(t) = &mut self.text {
-            t.insert(slot, metadata);
-        }
-    }
-
-    /// A slot was deleted; `metadata` is what it was inserted with.
-    pub fn remove(&mut self, slot: u32, metadata: Option<&Value>) {
-        self.fields.remove(slot, metadata);
-        #[cfg(feature = "hybrid")]
-        if let Some(t) = &mut self.text {
-            t.remove(slot, metadata);
-        }
-    }
-
-    pub fn memory_bytes(&self) -> usize {
-        #[allow(unused_mut)]
-        let mut b = self.fields.memory_bytes();
-        #[cfg(feature = "hybrid")]
-        if let Some(t) = &self.text {
-            b += t.memory_bytes();
-        }
-        b
-    }
-}
 
 /// A filter resolved against a collection: the exact set of matching live slots.
 #[derive(Debug, Clone)]
@@ -101,19 +45,20 @@ pub(crate) struct Matches {
     pub count: usize,
 }
 
-/// The live slots matching `filter`.
-pub(crate) fn matching(st: &State, filter: &Filter) -> needle_core::Result<Matches> {
-    let m = st.records.meta()?;
-    let set = m.indexes.fields.matching(filter, &|s| m.doc(s));
+/// The live slots matching `filter`, from a collection's field indexes and its metadata by slot
+/// (read for values the indexes cannot answer).
+pub(crate) fn matching<'d>(fields: &FieldIndex, doc: &dyn Fn(u32) -> Option<&'d Value>, filter: &Filter) -> Matches {
+    let set = fields.matching(filter, doc);
     let count = set.len();
-    Ok(Matches { set, count })
+    Matches { set, count }
 }
 
 /// Picks the strategy for a query: `forced` when given, otherwise exact for indexes that are exact
-/// anyway or when scanning the matches is cheaper than the estimated graph walk.
+/// anyway (`exact_index`: [`Index::is_exact`](needle_core::Index::is_exact)) or when scanning the
+/// matches is cheaper than the estimated graph walk.
 pub(crate) fn plan(
     forced: Option<Strategy>,
-    index_id: &str,
+    exact_index: bool,
     live: usize,
     matches: Option<&Matches>,
     ef: usize,
@@ -125,7 +70,7 @@ pub(crate) fn plan(
             (_, None) => Strategy::Graph,
         };
     }
-    if index_id == "flat" {
+    if exact_index {
         return Strategy::Exact;
     }
     let Some(m) = matches else { return Strategy::Graph };
