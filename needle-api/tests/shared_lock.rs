@@ -6,8 +6,17 @@
 use std::fs::{File, TryLockError};
 use std::path::Path;
 use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
 
 use needle::{Database, DatabaseConfig};
+
+/// One test at a time: a child process another test spawns holds copies of this process's file
+/// descriptors from its fork until its exec, so a lock just released here can still look held
+/// (the checks below failed now and then when the tests ran in parallel).
+fn serial() -> MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// Whether an exclusive lock on the file now at `path` could be taken (and releases it).
 fn exclusive_free(path: &Path) -> bool {
@@ -38,6 +47,7 @@ fn build(path: &Path, n: usize) {
 
 #[test]
 fn a_read_only_open_holds_a_shared_lock_until_dropped() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ro.needle");
     build(&path, 10);
@@ -55,6 +65,7 @@ fn a_read_only_open_holds_a_shared_lock_until_dropped() {
 
 #[test]
 fn a_writer_locks_its_current_file_across_checkpoints() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.needle");
     let db = Database::open(&path).unwrap();
@@ -74,6 +85,7 @@ fn a_writer_locks_its_current_file_across_checkpoints() {
 
 #[test]
 fn a_replica_moves_its_lock_to_the_file_it_refreshes_to() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.needle");
     build(&path, 3);
@@ -98,6 +110,7 @@ fn needle(dir: &Path, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn export_refuses_to_overwrite_a_database_in_use() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let (src, live) = (dir.path().join("src.needle"), dir.path().join("live.needle"));
     build(&src, 50);
