@@ -19,7 +19,7 @@ use needle_core::format::{LoadedSection, Section, SectionKind};
 use needle_core::{Components, Distance, Error, Registry, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::collection::{Record, RecordReader, Records, State};
+use crate::collection::{decode_record_list, Records, State};
 use crate::config::CollectionConfig;
 
 /// The catalog section's content.
@@ -85,21 +85,6 @@ pub(crate) fn encode_collection(
 
 fn version_one() -> u32 {
     1
-}
-
-/// Format 1's records section: `u64` count, then the entries back to back.
-fn decode_records(b: &[u8]) -> Result<Vec<Option<Record>>> {
-    let n = b.get(..8).map(|h| u64::from_le_bytes(h.try_into().expect("8 bytes")));
-    let n = n.ok_or_else(|| Error::corrupted("records section", 0, "truncated"))?;
-    if n > b.len() as u64 {
-        return Err(Error::corrupted("records section", 0, format!("implausible record count {n}")));
-    }
-    let mut r = RecordReader { b: &b[8..], pos: 0, base: 8 };
-    let out = (0..n).map(|_| r.entry()).collect::<Result<Vec<_>>>()?;
-    if r.pos != r.b.len() {
-        return Err(Error::corrupted("records section", (8 + r.pos) as u64, "trailing bytes"));
-    }
-    Ok(out)
 }
 
 /// Rebuilds a collection's state from its catalog entry and sections (of a file of
@@ -174,7 +159,7 @@ pub(crate) fn decode_collection(
         }
         lazy.into_decoded()?
     } else {
-        Records::from_records(decode_records(&recs.data)?, text_field)?
+        Records::from_records(decode_record_list(&recs.data)?, text_field)?
     };
     let ids = records.ids()?;
     if ids.slots() != n {
@@ -223,34 +208,4 @@ fn load_store(
         store.push(&row, None);
     }
     Some(store)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn encode_records_v1(records: &[Option<Record>]) -> Vec<u8> {
-        let mut b = (records.len() as u64).to_le_bytes().to_vec();
-        for r in records {
-            crate::collection::encode_entry(r.as_ref(), &mut b).unwrap();
-        }
-        b
-    }
-
-    #[test]
-    fn records_roundtrip_and_reject_garbage() {
-        let recs = vec![
-            Some(Record { id: "a".into(), metadata: Some(serde_json::json!({"x": 1.5, "n": {"y": [1, "z"]}})) }),
-            None,
-            Some(Record { id: "é-2".into(), metadata: None }),
-        ];
-        let b = encode_records_v1(&recs);
-        assert_eq!(decode_records(&b).unwrap(), recs);
-        for cut in 0..b.len() {
-            assert!(decode_records(&b[..cut]).is_err(), "truncation at {cut} accepted");
-        }
-        let mut big = b.clone();
-        big[0..8].copy_from_slice(&u64::MAX.to_le_bytes());
-        assert!(decode_records(&big).is_err());
-    }
 }

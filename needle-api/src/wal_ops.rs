@@ -14,6 +14,7 @@
 //! str  = u32 length + UTF-8 bytes
 //! ```
 
+use needle_core::format::ByteCursor;
 use needle_core::{Error, Result};
 
 use crate::config::CollectionConfig;
@@ -118,75 +119,49 @@ pub(crate) fn encode_delete(collection: &str, id: &str) -> Vec<u8> {
     b
 }
 
-struct Cursor<'a> {
-    b: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn bad(&self, what: &str) -> Error {
-        Error::corrupted("wal record", self.pos as u64, what.to_string())
-    }
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.b.len()).ok_or_else(|| self.bad("truncated"))?;
-        let s = &self.b[self.pos..end];
-        self.pos = end;
-        Ok(s)
-    }
-    fn u8(&mut self) -> Result<u8> {
-        Ok(self.take(1)?[0])
-    }
-    fn u32(&mut self) -> Result<u32> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
-    }
-    fn str(&mut self) -> Result<&'a str> {
-        let n = self.u32()? as usize;
-        let s = self.take(n)?;
-        std::str::from_utf8(s).map_err(|_| self.bad("string is not UTF-8"))
-    }
-    fn item(&mut self) -> Result<Item> {
-        let id = self.str()?.to_string();
-        let dim = self.u32()? as usize;
-        let raw = self.take(dim.checked_mul(4).ok_or_else(|| self.bad("dimension overflows"))?)?;
-        let vector = raw.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
-        let metadata = match self.u8()? {
-            0 => None,
-            1 => Some(serde_json::from_str(self.str()?).map_err(|e| self.bad(&format!("metadata: {e}")))?),
-            _ => return Err(self.bad("bad metadata flag")),
-        };
-        Ok(Item { id, vector, metadata })
-    }
+/// One item: id, vector, optional metadata.
+fn item(c: &mut ByteCursor<'_>) -> Result<Item> {
+    let id = c.str_u32("id")?.to_string();
+    let dim = c.u32("dimension")? as usize;
+    let raw = c.take(dim.checked_mul(4).ok_or_else(|| c.error("dimension overflows"))?, "vector")?;
+    let vector = raw.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
+    let metadata = match c.u8("metadata flag")? {
+        0 => None,
+        1 => Some(serde_json::from_str(c.str_u32("metadata")?).map_err(|e| c.error(format!("metadata: {e}")))?),
+        _ => return Err(c.error("bad metadata flag")),
+    };
+    Ok(Item { id, vector, metadata })
 }
 
 /// Decodes one record's payload.
 pub(crate) fn decode(b: &[u8]) -> Result<WalOp> {
-    let mut c = Cursor { b, pos: 0 };
-    let op = match c.u8()? {
-        CREATE => WalOp::Create(serde_json::from_str(c.str()?).map_err(|e| c.bad(&format!("config: {e}")))?),
-        DROP => WalOp::Drop(c.str()?.to_string()),
+    let mut c = ByteCursor::new(b, "wal record");
+    let op = match c.u8("operation tag")? {
+        CREATE => {
+            WalOp::Create(serde_json::from_str(c.str_u32("config")?).map_err(|e| c.error(format!("config: {e}")))?)
+        }
+        DROP => WalOp::Drop(c.str_u32("collection")?.to_string()),
         INSERT => {
-            let collection = c.str()?.to_string();
-            let n = c.u32()? as usize;
+            let collection = c.str_u32("collection")?.to_string();
+            let n = c.u32("item count")? as usize;
             // Each item takes at least 9 bytes: a count larger than that is corruption.
             if n > b.len() / 9 {
-                return Err(c.bad("implausible item count"));
+                return Err(c.error("implausible item count"));
             }
-            let items = (0..n).map(|_| c.item()).collect::<Result<Vec<_>>>()?;
+            let items = (0..n).map(|_| item(&mut c)).collect::<Result<Vec<_>>>()?;
             WalOp::Insert { collection, items }
         }
         UPSERT => {
-            let collection = c.str()?.to_string();
-            WalOp::Upsert { collection, item: c.item()? }
+            let collection = c.str_u32("collection")?.to_string();
+            WalOp::Upsert { collection, item: item(&mut c)? }
         }
         DELETE => {
-            let collection = c.str()?.to_string();
-            WalOp::Delete { collection, id: c.str()?.to_string() }
+            let collection = c.str_u32("collection")?.to_string();
+            WalOp::Delete { collection, id: c.str_u32("id")?.to_string() }
         }
-        t => return Err(c.bad(&format!("unknown operation tag {t}"))),
+        t => return Err(c.error(format!("unknown operation tag {t}"))),
     };
-    if c.pos != b.len() {
-        return Err(c.bad("trailing bytes"));
-    }
+    c.finish()?;
     Ok(op)
 }
 

@@ -1,7 +1,7 @@
 //! [`MetaIndexes`]: the secondary indexes over a collection's metadata, by slot — the field value
 //! indexes that answer filters and (feature `hybrid`) the BM25 index over the text field.
 //!
-//! Plain data: the records (`records.rs`) own them and keep them in step with every write; the
+//! Plain data: the records (`records/`) own them and keep them in step with every write; the
 //! planner (`plan.rs`) and hybrid search (`hybrid.rs`) only read them. Nothing here imports the
 //! query side, so the query side can import this without a circle.
 

@@ -36,10 +36,7 @@ use crate::search::Strategy;
 use crate::search::{SearchParams, SearchResult};
 use crate::validate;
 use crate::wal_ops::{self, Item};
-#[cfg(test)]
-pub(crate) use records::encode_entry;
-pub(crate) use records::Record;
-pub(crate) use records::{Reader as RecordReader, Records};
+pub(crate) use records::{decode_list as decode_record_list, Record, Records};
 pub(crate) use state::State;
 
 /// One item of [`Collection::insert_batch_rows`]: id, vector, metadata.

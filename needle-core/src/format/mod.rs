@@ -11,12 +11,14 @@
 //! A file is written whole to a temporary path, synced, and renamed over the old one (see
 //! [`write_file`]), so a crash leaves either the old or the new file, never a mix.
 
+mod cursor;
 mod header;
 mod mapped;
 mod sections;
 mod shared;
 pub mod wal;
 
+pub use cursor::ByteCursor;
 pub use header::{Header, FORMAT_VERSION, HEADER_LEN, MAGIC};
 pub use mapped::{open_sections, LoadedSection};
 pub use sections::{read_file, write_file, Section, SectionKind, FLAG_ENCRYPTED};

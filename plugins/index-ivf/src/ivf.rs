@@ -1,5 +1,6 @@
 //! [`IvfIndex`] and its factory.
 
+use needle_core::format::ByteCursor;
 use needle_core::{
     Candidate, Error, Index, IndexFactory, IndexSearch, PreparedQuery, Result, SearchStats, VectorSource,
 };
@@ -129,36 +130,39 @@ impl IndexFactory for IvfFactory {
     }
     fn load(&self, _dim: usize, params: &serde_json::Value, bytes: &[u8]) -> Result<Box<dyn Index>> {
         Params::parse(params)?;
-        let bad = |d: &str| Error::corrupted("ivf index", 0, d);
-        let mut r = Reader { b: bytes, at: 0 };
-        if r.take(4).ok_or_else(|| bad("truncated"))? != MAGIC {
-            return Err(bad("bad magic"));
+        let mut r = ByteCursor::new(bytes, "ivf index");
+        if r.take(4, "magic")? != MAGIC {
+            return Err(r.error_at(0, "bad magic"));
         }
-        let mut u = || r.u32().ok_or_else(|| bad("truncated"));
-        let version = u()?;
+        let version = r.u32("version")?;
         if version != IVF_VERSION {
-            return Err(bad(&format!("saved by version {version}")));
+            return Err(r.error_at(4, format!("saved by version {version}")));
         }
-        let params = Params { nlist: u()?, probe_factor: u()?.max(1), train_at: u()?.max(1) };
-        let built_at = u()? as usize;
-        let n_heads = u()? as usize;
-        let slots = u()? as usize;
+        let params = Params {
+            nlist: r.u32("nlist")?,
+            probe_factor: r.u32("probe_factor")?.max(1),
+            train_at: r.u32("train_at")?.max(1),
+        };
+        let built_at = r.u32("built_at")? as usize;
+        let n_heads = r.u32("list count")? as usize;
+        let slots = r.u32("slot count")? as usize;
         if n_heads > slots || bytes.len() != 4 + 4 * 7 + 4 * n_heads + 5 * slots {
-            return Err(bad("lengths do not match"));
+            return Err(r.error("lengths do not match"));
         }
-        let heads = (0..n_heads).map(|_| u()).collect::<Result<Vec<_>>>()?;
+        let heads = (0..n_heads).map(|_| r.u32("list head")).collect::<Result<Vec<_>>>()?;
         if heads.iter().any(|&h| h as usize >= slots) {
-            return Err(bad("list head out of range"));
+            return Err(r.error("list head out of range"));
         }
         let mut ix = IvfIndex::new(params);
         ix.heads = heads;
         ix.lists = vec![Vec::new(); n_heads.max(1)];
         ix.built_at = built_at;
         for slot in 0..slots {
-            let l = r.u32().ok_or_else(|| bad("truncated"))?;
-            let del = r.take(1).ok_or_else(|| bad("truncated"))?[0];
+            let at = r.offset();
+            let l = r.u32("slot list")?;
+            let del = r.u8("slot deleted flag")?;
             if l != NONE && l as usize >= ix.lists.len() || del > 1 {
-                return Err(bad("slot entry out of range"));
+                return Err(r.error_at(at, "slot entry out of range"));
             }
             ix.list_of.push(l);
             ix.deleted.push(del == 1);
@@ -170,22 +174,6 @@ impl IndexFactory for IvfFactory {
             }
         }
         Ok(Box::new(ix))
-    }
-}
-
-struct Reader<'a> {
-    b: &'a [u8],
-    at: usize,
-}
-
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
-        let s = self.b.get(self.at..self.at.checked_add(n)?)?;
-        self.at += n;
-        Some(s)
-    }
-    fn u32(&mut self) -> Option<u32> {
-        self.take(4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
     }
 }
 

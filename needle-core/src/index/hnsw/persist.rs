@@ -54,7 +54,7 @@ use super::params::Params;
 use super::rng::{SplitMix64, MAX_LEVEL};
 use super::{Hnsw, FORMAT_VERSION};
 use crate::arena::MappedSlice;
-use crate::format::SharedBytes;
+use crate::format::{ByteCursor, SharedBytes};
 use crate::index::bitset::Bitset;
 use crate::{Error, Result};
 
@@ -122,43 +122,6 @@ fn put_u32(out: &mut Vec<u8>, v: u32) {
     out.extend_from_slice(&v.to_le_bytes());
 }
 
-/// A bounds-checked reader over the saved bytes.
-struct Cursor<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn err(&self, detail: impl Into<String>) -> Error {
-        Error::corrupted(WHAT, self.pos as u64, detail)
-    }
-
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
-        if self.bytes.len() - self.pos < n {
-            return Err(self.err(format!("truncated: {what} needs {n} bytes, {} remain", self.bytes.len() - self.pos)));
-        }
-        let s = &self.bytes[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(s)
-    }
-
-    fn u8(&mut self, what: &str) -> Result<u8> {
-        Ok(self.take(1, what)?[0])
-    }
-
-    fn u16(&mut self, what: &str) -> Result<u16> {
-        Ok(u16::from_le_bytes(self.take(2, what)?.try_into().expect("2 bytes")))
-    }
-
-    fn u32(&mut self, what: &str) -> Result<u32> {
-        Ok(u32::from_le_bytes(self.take(4, what)?.try_into().expect("4 bytes")))
-    }
-
-    fn u64(&mut self, what: &str) -> Result<u64> {
-        Ok(u64::from_le_bytes(self.take(8, what)?.try_into().expect("8 bytes")))
-    }
-}
-
 /// Parses and fully validates what [`write`] (or a version-1 writer) produced for a
 /// `dim`-dimensional index; the graph is held in memory.
 pub fn read(dim: usize, bytes: &[u8]) -> Result<Hnsw> {
@@ -182,16 +145,14 @@ struct Head {
 }
 
 fn load(dim: usize, bytes: &[u8], mapped: Option<&SharedBytes>) -> Result<Hnsw> {
-    let mut c = Cursor { bytes, pos: 0 };
+    let mut c = ByteCursor::new(bytes, WHAT);
     let head = read_head(&mut c, dim)?;
     let graph = if head.version == 1 { graph_v1(&mut c, &head)? } else { graph_v2(&mut c, &head, mapped)? };
-    if c.pos != bytes.len() {
-        return Err(c.err(format!("{} trailing bytes", bytes.len() - c.pos)));
-    }
+    c.finish()?;
     Ok(Hnsw { dim, params: head.params, graph, rng: head.rng, locks: LinkLocks::default() })
 }
 
-fn read_head(c: &mut Cursor<'_>, dim: usize) -> Result<Head> {
+fn read_head(c: &mut ByteCursor<'_>, dim: usize) -> Result<Head> {
     if c.take(4, "magic")? != MAGIC {
         return Err(Error::corrupted(WHAT, 0, "bad magic (not an HNSW index)"));
     }
@@ -201,18 +162,18 @@ fn read_head(c: &mut Cursor<'_>, dim: usize) -> Result<Head> {
     }
     let saved_dim = c.u32("dim")?;
     if saved_dim as usize != dim {
-        return Err(c.err(format!("index was saved for {saved_dim} dimensions, the collection has {dim}")));
+        return Err(c.error(format!("index was saved for {saved_dim} dimensions, the collection has {dim}")));
     }
     let (m, efc, ef) = (c.u32("M")?, c.u32("efConstruction")?, c.u32("ef")?);
     let seed = c.u64("seed")?;
     let keep_pruned = match c.u8("keepPrunedConnections")? {
         0 => false,
         1 => true,
-        b => return Err(c.err(format!("bad keepPrunedConnections flag {b}"))),
+        b => return Err(c.error(format!("bad keepPrunedConnections flag {b}"))),
     };
     let params = Params::new(m as usize, efc as usize, ef as usize, seed)
         .map(|p| Params { keep_pruned, ..p })
-        .map_err(|e| c.err(e.to_string()))?;
+        .map_err(|e| c.error(e.to_string()))?;
     let rng = SplitMix64::from_state(c.u64("RNG state")?);
     let n = c.u32("slot count")? as usize;
     let entry_slot = c.u32("entry slot")?;
@@ -221,27 +182,27 @@ fn read_head(c: &mut Cursor<'_>, dim: usize) -> Result<Head> {
 }
 
 /// Levels, tombstones and the checked entry point (the same in both versions).
-fn read_levels<'a>(c: &mut Cursor<'a>, head: &Head) -> Result<(&'a [u8], Bitset, Option<Entry>)> {
+fn read_levels<'a>(c: &mut ByteCursor<'a>, head: &Head) -> Result<(&'a [u8], Bitset, Option<Entry>)> {
     let levels = c.take(head.n, "levels")?;
     if let Some(i) = levels.iter().position(|&l| l != ABSENT && l > MAX_LEVEL) {
-        return Err(c.err(format!("slot {i} has level {} (max {MAX_LEVEL})", levels[i])));
+        return Err(c.error(format!("slot {i} has level {} (max {MAX_LEVEL})", levels[i])));
     }
     if levels.last() == Some(&ABSENT) {
-        return Err(c.err("the last slot covered is not held"));
+        return Err(c.error("the last slot covered is not held"));
     }
     let held = |id: u32| levels.get(id as usize).is_some_and(|&l| l != ABSENT);
     let words = c.take(head.n.div_ceil(64) * 8, "tombstones")?;
     let deleted =
         Bitset::from_words(words.chunks_exact(8).map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes"))).collect());
     if let Some(s) = deleted.iter().find(|&s| !held(s)) {
-        return Err(c.err(format!("tombstone on slot {s}, which is not held")));
+        return Err(c.error(format!("tombstone on slot {s}, which is not held")));
     }
     let top = levels.iter().filter(|&&l| l != ABSENT).max().copied();
     let (slot, level) = (head.entry_slot, head.entry_level);
     let entry = match (slot, top) {
         (NO_ENTRY, None) => None,
         (s, Some(top)) if held(s) && levels[s as usize] == level && level == top => Some(Entry { slot: s, level }),
-        _ => return Err(c.err(format!("bad entry point {slot} at level {level}"))),
+        _ => return Err(c.error(format!("bad entry point {slot} at level {level}"))),
     };
     Ok((levels, deleted, entry))
 }
@@ -249,20 +210,20 @@ fn read_levels<'a>(c: &mut Cursor<'a>, head: &Head) -> Result<(&'a [u8], Bitset,
 /// Lists stored by length: for each held slot, ascending, its layers `first..=level`. Parsed and
 /// checked into a compact form (counts, ids) before the graph is built, so nothing is allocated
 /// beyond what the bytes hold.
-fn read_lists(c: &mut Cursor<'_>, levels: &[u8], first: usize, params: &Params) -> Result<(Vec<u16>, Vec<u32>)> {
+fn read_lists(c: &mut ByteCursor<'_>, levels: &[u8], first: usize, params: &Params) -> Result<(Vec<u16>, Vec<u32>)> {
     let (mut counts, mut ids) = (Vec::new(), Vec::new());
     for (slot, &level) in levels.iter().enumerate().filter(|(_, &l)| l != ABSENT) {
         for l in first..=level as usize {
             let count = c.u16("list length")?;
             let cap = if l == 0 { params.m_max0 } else { params.m };
             if count as usize > cap {
-                return Err(c.err(format!("slot {slot} has {count} links on layer {l} (max {cap})")));
+                return Err(c.error(format!("slot {slot} has {count} links on layer {l} (max {cap})")));
             }
             for w in c.take(count as usize * 4, "links")?.chunks_exact(4) {
                 let id = u32::from_le_bytes(w.try_into().expect("4 bytes"));
                 let ok = levels.get(id as usize).is_some_and(|&il| il != ABSENT && il as usize >= l);
                 if !ok || id as usize == slot {
-                    return Err(c.err(format!("slot {slot} links to {id} on layer {l}, which is not a node there")));
+                    return Err(c.error(format!("slot {slot} links to {id} on layer {l}, which is not a node there")));
                 }
                 ids.push(id);
             }
@@ -285,7 +246,7 @@ fn fill(graph: &Graph, levels: &[u8], first: usize, counts: &[u16], ids: &[u32])
     }
 }
 
-fn graph_v1(c: &mut Cursor<'_>, head: &Head) -> Result<Graph> {
+fn graph_v1(c: &mut ByteCursor<'_>, head: &Head) -> Result<Graph> {
     let (levels, deleted, entry) = read_levels(c, head)?;
     let (counts, ids) = read_lists(c, levels, 0, &head.params)?;
     let p = &head.params;
@@ -297,18 +258,18 @@ fn graph_v1(c: &mut Cursor<'_>, head: &Head) -> Result<Graph> {
     Ok(graph)
 }
 
-fn graph_v2(c: &mut Cursor<'_>, head: &Head, mapped: Option<&SharedBytes>) -> Result<Graph> {
+fn graph_v2(c: &mut ByteCursor<'_>, head: &Head, mapped: Option<&SharedBytes>) -> Result<Graph> {
     let p = &head.params;
     let m_max0 = c.u32("M_max0")?;
     if m_max0 as usize != p.m_max0 {
-        return Err(c.err(format!("M_max0 is {m_max0}, expected 2·M = {}", p.m_max0)));
+        return Err(c.error(format!("M_max0 is {m_max0}, expected 2·M = {}", p.m_max0)));
     }
-    if c.take(LAYER0_AT - c.pos, "header padding")?.iter().any(|&b| b != 0) {
-        return Err(c.err("header padding is not zero"));
+    if c.take(LAYER0_AT - c.pos(), "header padding")?.iter().any(|&b| b != 0) {
+        return Err(c.error("header padding is not zero"));
     }
     let stride = 1 + p.m_max0;
-    let at = c.pos;
-    let len = head.n.checked_mul(stride * 4).ok_or_else(|| c.err(format!("implausible slot count {}", head.n)))?;
+    let at = c.pos();
+    let len = head.n.checked_mul(stride * 4).ok_or_else(|| c.error(format!("implausible slot count {}", head.n)))?;
     let raw = c.take(len, "layer 0")?;
     let (levels, deleted, entry) = read_levels(c, head)?;
     let (counts, ids) = read_lists(c, levels, 1, p)?;
