@@ -62,6 +62,20 @@ pub(crate) async fn cancellable<T: Send + 'static>(
     .await??)
 }
 
+/// Like [`cancellable`], for work that is short by construction (a graph search with a bounded
+/// beam, well under a millisecond) asked for while no other request is in flight: it runs right
+/// here on the async worker. Sending it to the blocking pool and its result back costs two thread
+/// wake-ups, more than the search itself on a busy machine (`needle-api/bench/REPORT.md`);
+/// `block_in_place` saves the wait but hands the worker to a new thread each time. The other
+/// worker threads keep accepting meanwhile, and with other requests in flight the caller uses
+/// the pool. Not cancellable: it is over before a timeout could matter.
+pub(crate) fn short<T>(f: impl FnOnce(&AtomicBool) -> crate::Result<T>) -> ApiResult<T> {
+    let Job { cancel, slot } = current_job();
+    let out = f(cancel.flag());
+    drop(slot);
+    Ok(out?)
+}
+
 /// How a body may arrive.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BodyBudget {

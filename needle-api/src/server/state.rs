@@ -76,6 +76,11 @@ impl AppState {
         &self.inner.limits
     }
 
+    /// Requests holding a concurrency slot now (their bodies read, their work not finished).
+    pub fn requests_in_flight(&self) -> usize {
+        self.limits().max_concurrent_requests.max(1).saturating_sub(self.inner.in_flight.available_permits())
+    }
+
     /// The keys.
     pub fn keys(&self) -> &ApiKeys {
         &self.inner.keys

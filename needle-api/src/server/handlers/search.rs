@@ -11,11 +11,13 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
 use super::{cancellable, collection};
+use crate::server::admit::short as admit_short;
 use crate::server::binary::{self, parse_bool, parse_param, query_pairs};
 use crate::server::body::{media_type, parse_json_within, read_body, require_json, ApiJson};
 use crate::server::errors::{ApiError, ApiResult, ErrorBody};
 use crate::server::state::AppState;
 use crate::{Filter, SearchParams, SearchResult, Strategy};
+use std::sync::atomic::AtomicBool;
 
 /// A nearest-neighbour query.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -171,17 +173,34 @@ pub async fn search(
         search_params(&state, req.k, req.ef, req.include_metadata, req.filter.as_ref(), req.strategy.as_deref())
             .map_err(refused)?;
     let c = collection(state.db(), &name)?;
+    // Alone, a short search runs in place; with others in flight the blocking pool spreads them
+    // over threads and keeps the async workers free for I/O.
+    let short = state.requests_in_flight() <= 1 && is_short(&c, &params, req.explain);
     let (explain, vector) = (req.explain, req.vector);
-    let (hits, explain) = cancellable(move |cancel| {
+    let work = move |cancel: &AtomicBool| {
         if explain {
             let e = c.search_explain_with(&vector, &params)?;
             Ok((e.results, Some(serde_json::to_value(e.profile)?)))
         } else {
             Ok((c.search_cancellable(&vector, &params, cancel)?, None))
         }
-    })
-    .await?;
+    };
+    let (hits, explain) = if short { admit_short(work)? } else { cancellable(work).await? };
     json_response(&Results { results: &hits, explain: explain.as_ref() }, hits.len())
+}
+
+/// Largest beam (`max(ef, k)`) of a search run in place rather than on the blocking pool.
+const SHORT_BEAM: usize = 256;
+
+/// Whether a search is short by construction, so it may run on the worker thread
+/// ([`admit_short`]): an HNSW graph walk with a bounded beam, no filter, no forced strategy, no
+/// profile. Anything whose cost grows with the collection (flat or plugin indexes, exact scans,
+/// filters) goes to the blocking pool, where a timeout can cancel it.
+fn is_short(c: &crate::Collection, params: &SearchParams, explain: bool) -> bool {
+    let config = c.config();
+    let beam = params.ef_search.unwrap_or(config.ef_search).max(params.k);
+    // The built-in HNSW index is the one whose search cost is known to be bounded by its beam.
+    config.index == "hnsw" && params.filter.is_none() && params.strategy.is_none() && !explain && beam <= SHORT_BEAM
 }
 
 /// Serializes a response body straight from the search results (no per-hit copies).
