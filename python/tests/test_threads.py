@@ -34,7 +34,7 @@ def test_threads_search_while_one_inserts(wordnet):
     def searcher(seed: int):
         rng = np.random.default_rng(seed)
         try:
-            while not stop.is_set():
+            while True:  # at least one round, however fast the writer finishes
                 q = queries[rng.integers(len(queries))]
                 hits = col.search(q, k=10, ef=32)
                 assert len(hits) == 10
@@ -43,6 +43,8 @@ def test_threads_search_while_one_inserts(wordnet):
                 ids, d = col.search_batch(queries[:8], k=5)
                 assert d.shape == (8, 5) and np.isfinite(d).all()
                 seen_counts.append(len(col))
+                if stop.is_set():
+                    break
         except BaseException as e:
             errors.append(e)
 
