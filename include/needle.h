@@ -643,7 +643,9 @@ needle_status needle_collection_search_explain(const struct needle_collection *c
  * raw key, 64 digits for AES-256-GCM) or `"encryption_passphrase"`, `"encryption_cipher"` (cipher
  * id, default `"aes-256-gcm"`), `"durability"` (`"immediate"` (default), `"batched"` with
  * `"batch_ms"`, or `"on_save"`), `"wal_autocheckpoint"` (bytes). Unknown keys are errors. A wrong
- * key for an encrypted file is NEEDLE_WRONG_KEY.
+ * key for an encrypted file is NEEDLE_WRONG_KEY; an `"encryption_cipher"` other than the one the
+ * file was written with is NEEDLE_INVALID_CONFIG; a file whose key-derivation parameters are out
+ * of Needle's bounds (docs/format.md) is NEEDLE_CORRUPTED, refused before any key is derived.
  *
  * Files: beside `path` Needle keeps `<path>-wal` (the write-ahead log, emptied and removed by a
  * clean close) and, while open for writing, holds an advisory lock on `<path>-lock` (created on
