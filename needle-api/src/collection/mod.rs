@@ -76,6 +76,10 @@ pub(crate) struct Shared {
     pub config: CollectionConfig,
     pub components: Components,
     pub distance: Arc<dyn Distance>,
+    /// [`Index::is_beam_bounded`](needle_core::Index::is_beam_bounded) of the index, read once:
+    /// every index the state ever holds (compaction rebuilds it) comes from the same factory
+    /// and parameters (`components.index`), so it cannot change, and asking needs no lock.
+    pub beam_bounded: bool,
     pub state: RwLock<State>,
     pub dropped: AtomicBool,
     pub dirty: Arc<AtomicBool>,
@@ -134,11 +138,13 @@ impl Collection {
         registry: Arc<Registry>,
         integrity: Arc<crate::integrity::Integrity>,
     ) -> Self {
+        let beam_bounded = state.index.is_beam_bounded();
         let c = Collection {
             shared: Arc::new(Shared {
                 config,
                 components,
                 distance,
+                beam_bounded,
                 state: RwLock::new(state),
                 dropped: AtomicBool::new(false),
                 dirty,
@@ -166,6 +172,13 @@ impl Collection {
     /// The collection's configuration.
     pub fn config(&self) -> &CollectionConfig {
         &self.shared.config
+    }
+
+    /// Whether an unfiltered search's cost follows its beam (`max(ef, k)`), not the number of
+    /// vectors ([`Index::is_beam_bounded`](needle_core::Index::is_beam_bounded); true for the
+    /// built-in HNSW index, false for `flat` and for plugin indexes). Takes no lock.
+    pub fn is_beam_bounded(&self) -> bool {
+        self.shared.beam_bounded
     }
 
     pub(crate) fn check_alive(&self) -> Result<()> {

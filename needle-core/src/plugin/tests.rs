@@ -9,7 +9,7 @@ use super::sdk::{export_cipher, export_distance, export_index, export_quantizer,
 use super::*;
 use crate::arena::{Scorer, VectorStore};
 use crate::distance::EuclideanDistance;
-use crate::index::FlatFactory;
+use crate::index::{FlatFactory, HnswFactory};
 use crate::quant::Sq8Factory;
 use crate::traits::{Distance, IndexFactory, IndexSearch, QuantizerFactory, SearchStats, VectorSource};
 use crate::{Metric, Registry};
@@ -34,6 +34,10 @@ extern "C" fn quantizer_entry() -> *const PluginDescriptor {
 extern "C" fn index_entry() -> *const PluginDescriptor {
     static E: OnceLock<Exported> = OnceLock::new();
     E.get_or_init(|| export_index(FlatFactory, "flat via the ABI")).descriptor()
+}
+extern "C" fn hnsw_entry() -> *const PluginDescriptor {
+    static E: OnceLock<Exported> = OnceLock::new();
+    E.get_or_init(|| export_index(HnswFactory, "hnsw via the ABI")).descriptor()
 }
 
 extern "C" fn cipher_entry() -> *const PluginDescriptor {
@@ -162,6 +166,18 @@ fn index_round_trip_matches_builtin_with_filter() {
     assert_eq!(back.len(), 199);
     assert!(ours.memory_bytes() > 0);
     assert!(f.load(dim, &serde_json::json!({}), b"\xff").is_err());
+}
+
+/// Capabilities a caller relies on for cost (`is_beam_bounded`) are never claimed across the ABI,
+/// whatever the plugin wraps: only an index the host knows says its search cost follows its beam.
+#[test]
+fn a_plugin_index_claims_no_capability() {
+    let Component::Index(f) = handle(hnsw_entry).component() else { panic!("not an index") };
+    let ours = f.create(8, &serde_json::json!({})).unwrap();
+    let native = HnswFactory.create(8, &serde_json::json!({})).unwrap();
+    assert!(native.is_beam_bounded() && !native.is_exact());
+    assert!(!ours.is_beam_bounded() && !ours.is_exact());
+    assert!(!FlatFactory.create(8, &serde_json::json!({})).unwrap().is_beam_bounded());
 }
 
 #[test]

@@ -162,6 +162,16 @@ pub trait Index: Send + Sync + Debug + 'static {
         false
     }
 
+    /// True when an unfiltered search costs about its beam (`max(ef, k)`) times the graph
+    /// degree in distance computations, whatever the number of vectors (built-in HNSW): a caller
+    /// may then treat a search with a small beam as short, e.g. the server runs it in place
+    /// instead of on a thread pool. Only an index that knows it says so: the default is false,
+    /// and a plugin index across the C ABI never claims it. A graph so full of tombstones that a
+    /// beam cannot be filled may still fall back to a scan.
+    fn is_beam_bounded(&self) -> bool {
+        false
+    }
+
     /// Adds `slot`, whose vector `source` already holds.
     fn insert(&mut self, slot: u32, source: &dyn VectorSource) -> Result<()>;
 

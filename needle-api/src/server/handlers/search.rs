@@ -193,14 +193,15 @@ pub async fn search(
 const SHORT_BEAM: usize = 256;
 
 /// Whether a search is short by construction, so it may run on the worker thread
-/// ([`admit_short`]): an HNSW graph walk with a bounded beam, no filter, no forced strategy, no
-/// profile. Anything whose cost grows with the collection (flat or plugin indexes, exact scans,
-/// filters) goes to the blocking pool, where a timeout can cancel it.
+/// ([`admit_short`]): a search of an index whose cost follows its beam
+/// ([`Collection::is_beam_bounded`](crate::Collection::is_beam_bounded)), with a bounded beam, no
+/// filter, no forced strategy, no profile. Anything whose cost grows with the collection (flat or
+/// plugin indexes, exact scans, filters) goes to the blocking pool, where a timeout can cancel it.
 fn is_short(c: &crate::Collection, params: &SearchParams, explain: bool) -> bool {
-    let config = c.config();
-    let beam = params.ef_search.unwrap_or(config.ef_search).max(params.k);
-    // The built-in HNSW index is the one whose search cost is known to be bounded by its beam.
-    config.index == "hnsw" && params.filter.is_none() && params.strategy.is_none() && !explain && beam <= SHORT_BEAM
+    if !c.is_beam_bounded() || params.filter.is_some() || params.strategy.is_some() || explain {
+        return false;
+    }
+    params.ef_search.unwrap_or(c.config().ef_search).max(params.k) <= SHORT_BEAM
 }
 
 /// Serializes a response body straight from the search results (no per-hit copies).

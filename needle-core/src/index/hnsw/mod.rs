@@ -119,6 +119,10 @@ impl Index for Hnsw {
         ID
     }
 
+    fn is_beam_bounded(&self) -> bool {
+        true
+    }
+
     fn params(&self) -> serde_json::Value {
         self.params.to_json()
     }
