@@ -71,6 +71,10 @@ pub struct ServeArgs {
     /// Largest request body in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
     pub max_body_bytes: usize,
+    /// Request-body bytes held at once across all connections (at least --max-body-bytes);
+    /// a body that would pass it gets 503 `overloaded`.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_total_body_bytes)]
+    pub max_total_body_bytes: usize,
     /// Most vectors per batch insert / queries per batch search (counted while parsing).
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_batch)]
     pub max_batch: usize,
@@ -170,6 +174,7 @@ pub fn options(a: &ServeArgs) -> CliResult<ServerOptions> {
     }
     for (v, what) in [
         (a.max_body_bytes, "--max-body-bytes"),
+        (a.max_total_body_bytes, "--max-total-body-bytes"),
         (a.max_batch, "--max-batch"),
         (a.max_k, "--max-k"),
         (a.max_dimensions, "--max-dimensions"),
@@ -182,8 +187,15 @@ pub fn options(a: &ServeArgs) -> CliResult<ServerOptions> {
             return Err(invalid(format!("{what} must be at least 1")));
         }
     }
+    if a.max_total_body_bytes < a.max_body_bytes {
+        return Err(invalid(format!(
+            "--max-total-body-bytes ({}) must be at least --max-body-bytes ({})",
+            a.max_total_body_bytes, a.max_body_bytes
+        )));
+    }
     let limits = Limits {
         max_body_bytes: a.max_body_bytes,
+        max_total_body_bytes: a.max_total_body_bytes,
         max_batch: a.max_batch,
         max_k: a.max_k.min(crate::MAX_K),
         max_dimensions: a.max_dimensions,

@@ -4,12 +4,14 @@
 //! client that sends its body slowly holds a connection (bounded per peer and in total, see
 //! [`super::conn`]) but never a slot. The body must arrive at a minimum rate: it may take
 //! `body_timeout`, plus one second for every `min_body_rate` bytes received; a body that falls
-//! behind gets 408 and its connection is closed.
+//! behind gets 408 and its connection is closed. All bodies held at once share one byte budget
+//! ([`super::budget`]): a body that would pass it gets 503 `overloaded`.
 //!
 //! The slot is then held by the request *and* by the blocking work it starts ([`blocking`],
 //! [`cancellable`]): a request that times out (408) or whose client goes away sets its
 //! [`Cancel`] flag, searches stop at their next check (each query of a batch, every block of an
-//! exact scan), and the slot is released only when the work has really stopped.
+//! exact scan), and the slot is released only when the work has really stopped. The body's
+//! bytes stay reserved in the budget just as long.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -24,6 +26,7 @@ use http_body_util::BodyExt;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::body::{accepted_media_type, media_type};
+use super::budget::{BodyBytes, Reserved};
 use super::deadline::Cancel;
 use super::errors::{ApiError, ApiResult};
 use super::state::AppState;
@@ -32,7 +35,13 @@ use super::state::AppState;
 #[derive(Clone, Default)]
 pub(crate) struct Job {
     cancel: Cancel,
-    slot: Option<Arc<OwnedSemaphorePermit>>,
+    slot: Option<Arc<Slot>>,
+}
+
+/// A concurrency slot and the budget bytes of the request's body, released together.
+struct Slot {
+    _permit: OwnedSemaphorePermit,
+    _body: Option<Reserved>,
 }
 
 tokio::task_local! {
@@ -84,8 +93,15 @@ pub(crate) struct BodyBudget {
     pub min_rate: u64,
 }
 
-/// Reads a whole body within `budget`: 413 past the size limit, 408 when it falls behind.
-pub(crate) async fn read_body(body: Body, declared: Option<u64>, budget: BodyBudget) -> ApiResult<Bytes> {
+/// Reads a whole body within `budget`: 413 past the size limit, 408 when it falls behind, 503
+/// when the bodies held at once would pass `pool`'s limit. The buffer is reserved in `pool`
+/// before it is allocated; the reservation comes back with the bytes.
+pub(crate) async fn read_body(
+    body: Body,
+    declared: Option<u64>,
+    budget: BodyBudget,
+    pool: &Arc<BodyBytes>,
+) -> ApiResult<(Bytes, Reserved)> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -97,9 +113,12 @@ pub(crate) async fn read_body(body: Body, declared: Option<u64>, budget: BodyBud
         return Err(too_large());
     }
     let started = Instant::now();
-    // Never reserve what a client merely declares: a slow client could make every connection
-    // hold a full-size buffer.
-    let mut buf: Vec<u8> = Vec::with_capacity(declared.unwrap_or(0).min(256 * 1024) as usize);
+    // Never allocate what a client merely declares: a slow client could make every connection
+    // hold a full-size buffer. The buffer grows geometrically with what arrives, up to the
+    // declared length.
+    let most = declared.map_or(budget.limit, |d| d as usize).min(budget.limit);
+    let mut reserved = pool.reserve();
+    let mut buf: Vec<u8> = Vec::new();
     let mut body = body;
     loop {
         let allowed = budget.timeout + Duration::from_secs_f64(buf.len() as f64 / budget.min_rate.max(1) as f64);
@@ -122,22 +141,43 @@ pub(crate) async fn read_body(body: Body, declared: Option<u64>, budget: BodyBud
             Ok(Some(Ok(frame))) => frame,
         };
         if let Ok(data) = frame.into_data() {
-            if buf.len() + data.len() > budget.limit {
+            let needed = buf.len() + data.len();
+            if needed > budget.limit {
                 return Err(too_large());
+            }
+            if needed > buf.capacity() {
+                let capacity = buf.capacity().saturating_mul(2).min(most).max(needed);
+                if !reserved.grow_to(capacity) {
+                    return Err(bodies_over_budget(pool));
+                }
+                buf.reserve_exact(capacity - buf.len());
             }
             buf.extend_from_slice(&data);
         }
     }
-    Ok(Bytes::from(buf))
+    Ok((Bytes::from(buf), reserved))
 }
 
-/// The route layer: body first (415 / 413 / 408), then a slot (503), then the handler, with the
+/// 503 `overloaded`: the bodies held at once would pass the shared budget.
+fn bodies_over_budget(pool: &BodyBytes) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "overloaded",
+        format!(
+            "the request bodies this server holds at once would pass its limit of {} bytes ({} held); retry shortly",
+            pool.limit(),
+            pool.held()
+        ),
+    )
+}
+
+/// The route layer: body first (415 / 413 / 408 / 503 past the bodies budget), then a slot (503), then the handler, with the
 /// request's job in scope for [`blocking`] and [`cancellable`].
 pub(crate) async fn admit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     let may_have_body = !http_body::Body::is_end_stream(&body) && declared != Some(0);
-    let body = if may_have_body {
+    let (body, reserved) = if may_have_body {
         match media_type(&parts.headers) {
             Some(m) if accepted_media_type(&m) => {}
             Some(m) => {
@@ -158,26 +198,33 @@ pub(crate) async fn admit(State(state): State<AppState>, req: Request, next: Nex
         let limits = state.limits();
         let budget =
             BodyBudget { limit: limits.max_body_bytes, timeout: limits.body_timeout, min_rate: limits.min_body_rate };
-        match read_body(body, declared, budget).await {
-            Ok(bytes) => Body::from(bytes),
+        match read_body(body, declared, budget, &state.inner.body_bytes).await {
+            Ok((bytes, reserved)) => (Body::from(bytes), Some(reserved)),
+            Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE => return retry_later(close(e)),
             Err(e) => return close(e),
         }
     } else {
-        body
+        (body, None)
     };
     let Ok(permit) = state.inner.in_flight.clone().try_acquire_owned() else {
-        let mut r = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "overloaded",
-            format!("more than {} requests at once; retry shortly", state.limits().max_concurrent_requests),
-        )
-        .into_response();
-        r.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
-        return r;
+        return retry_later(
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                format!("more than {} requests at once; retry shortly", state.limits().max_concurrent_requests),
+            )
+            .into_response(),
+        );
     };
     let cancel = parts.extensions.get::<Cancel>().cloned().unwrap_or_default();
-    let job = Job { cancel, slot: Some(Arc::new(permit)) };
+    let job = Job { cancel, slot: Some(Arc::new(Slot { _permit: permit, _body: reserved })) };
     JOB.scope(job, next.run(Request::from_parts(parts, body))).await
+}
+
+/// A 503 with `Retry-After: 1`.
+fn retry_later(mut r: Response) -> Response {
+    r.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
+    r
 }
 
 /// An error after which the connection should not be reused (its body may be half read).

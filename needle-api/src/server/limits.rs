@@ -12,6 +12,11 @@ use super::errors::{batch_too_large, ApiError};
 pub struct Limits {
     /// Largest request body, bytes (default 32 MiB).
     pub max_body_bytes: usize,
+    /// Request-body bytes held at once across all connections, bodies being read and bodies of
+    /// requests at work alike (default 256 MiB, eight bodies of the largest size; at least
+    /// `max_body_bytes`). Buffers count as they are allocated, as bytes arrive; a body that would
+    /// pass the limit gets 503 `overloaded` (`Retry-After`) and its connection is closed.
+    pub max_total_body_bytes: usize,
     /// Most vectors in one batch insert, or queries in one batch search (default 1,000). Counted
     /// while the body is parsed: a longer list stops the parse.
     pub max_batch: usize,
@@ -55,6 +60,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_body_bytes: 32 << 20,
+            max_total_body_bytes: 256 << 20,
             max_batch: 1000,
             max_batch_results: 100_000,
             max_k: 1000,
@@ -119,6 +125,18 @@ impl Limits {
                  (split the batch or lower k)",
                 self.max_batch_results
             )));
+        }
+        Ok(())
+    }
+
+    /// Checks that the limits fit together: a body of the largest size must fit the budget of
+    /// all bodies.
+    pub fn check(&self) -> Result<(), String> {
+        if self.max_total_body_bytes < self.max_body_bytes {
+            return Err(format!(
+                "max_total_body_bytes ({}) is less than max_body_bytes ({}): no body of the largest size could be read",
+                self.max_total_body_bytes, self.max_body_bytes
+            ));
         }
         Ok(())
     }

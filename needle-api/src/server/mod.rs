@@ -34,6 +34,7 @@ mod auth;
 pub mod binary;
 mod body;
 mod bounded;
+mod budget;
 mod conn;
 mod deadline;
 mod errors;
@@ -127,6 +128,7 @@ fn io_err(what: String, e: std::io::Error) -> Error {
 impl Server {
     /// Binds and starts serving `db` on the current tokio runtime.
     pub async fn start(db: Database, opts: ServerOptions) -> Result<Server> {
+        opts.limits.check().map_err(Error::InvalidArgument)?;
         let tls = opts.tls.as_ref().map(tls::server_config).transpose()?;
         let listener = std::net::TcpListener::bind(opts.addr).map_err(|e| io_err(format!("bind {}", opts.addr), e))?;
         listener.set_nonblocking(true)?;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::{Mutex, Semaphore};
 
+use super::budget::BodyBytes;
 use super::errors::{ApiError, ApiResult};
 use super::keys::ApiKeys;
 use super::limits::Limits;
@@ -24,6 +25,8 @@ pub(crate) struct Inner {
     pub limits: Limits,
     pub keys: ApiKeys,
     pub in_flight: Arc<Semaphore>,
+    /// The request bodies held at once (`max_total_body_bytes`).
+    pub body_bytes: Arc<BodyBytes>,
     pub syncer: Syncer,
     pub shutting_down: AtomicBool,
     pub writes_sync: bool,
@@ -49,6 +52,7 @@ impl AppState {
         bound: IpAddr,
     ) -> AppState {
         let in_flight = Arc::new(Semaphore::new(limits.max_concurrent_requests.max(1)));
+        let body_bytes = BodyBytes::new(limits.max_total_body_bytes);
         AppState {
             inner: Arc::new(Inner {
                 syncer: Syncer::new(db.clone()),
@@ -56,6 +60,7 @@ impl AppState {
                 limits,
                 keys,
                 in_flight,
+                body_bytes,
                 shutting_down: AtomicBool::new(false),
                 // Immediate syncs before a write returns; Batched waits for the sync thread to
                 // cover the write before it returns. Either way, answered means durable.
@@ -79,6 +84,12 @@ impl AppState {
     /// Requests holding a concurrency slot now (their bodies read, their work not finished).
     pub fn requests_in_flight(&self) -> usize {
         self.limits().max_concurrent_requests.max(1).saturating_sub(self.inner.in_flight.available_permits())
+    }
+
+    /// Bytes of request bodies held now (being read, or of requests at work), within
+    /// [`Limits::max_total_body_bytes`].
+    pub fn body_bytes_held(&self) -> usize {
+        self.inner.body_bytes.held()
     }
 
     /// The keys.
