@@ -16,7 +16,8 @@ use std::sync::atomic::Ordering;
 
 use needle_core::{Error, Result};
 
-use super::{load_file, Database};
+use super::open::load_file;
+use super::Database;
 use crate::encryption::EncryptionInfo;
 
 impl Database {
