@@ -24,33 +24,59 @@ pub(crate) fn writer(lock_file: &Path, db: &Path) -> Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     let file =
         std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(lock_file)?;
-    held(file.try_lock(), || {
-        format!(
+    held(
+        || file.try_lock(),
+        || {
+            format!(
             "{} is open for writing in another process (or another handle of this one); open it read-only or close the other",
             db.display()
         )
-    })?;
+        },
+    )?;
     Ok(file)
 }
 
 /// A shared lock on the data file now at `path`; `locked` while something rewrites it in place.
 pub(crate) fn shared(path: &Path) -> Result<File> {
     let file = File::open(path)?;
-    held(file.try_lock_shared(), || {
-        format!(
-            "{} is being rewritten in place (another process holds an exclusive lock on it); retry when it is done",
-            path.display()
-        )
-    })?;
+    held(
+        || file.try_lock_shared(),
+        || {
+            format!(
+                "{} is being rewritten in place (another process holds an exclusive lock on it); retry when it is done",
+                path.display()
+            )
+        },
+    )?;
     Ok(file)
 }
 
-/// A lock attempt's outcome: `locked` with `why()` when another holder has it.
-fn held(attempt: std::result::Result<(), TryLockError>, why: impl FnOnce() -> String) -> Result<()> {
-    match attempt {
-        Ok(()) => Ok(()),
-        Err(TryLockError::WouldBlock) => Err(Error::Locked(why())),
-        Err(TryLockError::Error(e)) => Err(Error::Io(e)),
+/// How long a lock that is taken is tried again before `locked`.
+///
+/// A `flock` belongs to the open file, and a child process gets a copy of every descriptor at
+/// `fork`: until it calls `exec` (which closes them, as Needle opens every file close-on-exec)
+/// it keeps the locks of handles its parent has already closed. A program that starts processes
+/// from one thread while it closes and reopens a database in another would otherwise see a
+/// spurious `locked` in that window, which is short but unbounded on a loaded machine. A real
+/// holder is still reported, after this grace.
+const GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Tries `attempt` until it succeeds or [`GRACE`] has passed: `locked` with `why()` when another
+/// holder still has it.
+fn held(
+    mut attempt: impl FnMut() -> std::result::Result<(), TryLockError>,
+    why: impl FnOnce() -> String,
+) -> Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        match attempt() {
+            Ok(()) => return Ok(()),
+            Err(TryLockError::WouldBlock) if started.elapsed() < GRACE => {
+                std::thread::sleep(std::time::Duration::from_millis(2))
+            }
+            Err(TryLockError::WouldBlock) => return Err(Error::Locked(why())),
+            Err(TryLockError::Error(e)) => return Err(Error::Io(e)),
+        }
     }
 }
 
@@ -85,9 +111,15 @@ fn same_file(file: &File, path: &Path) -> Result<bool> {
 pub(crate) fn exclusive_for_rewrite(path: &Path) -> Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(path)?;
-    held(file.try_lock(), || {
-        format!("{} is a database in use (a handle holds a shared lock on it); write to another file", path.display())
-    })?;
+    held(
+        || file.try_lock(),
+        || {
+            format!(
+                "{} is a database in use (a handle holds a shared lock on it); write to another file",
+                path.display()
+            )
+        },
+    )?;
     file.set_len(0)?;
     Ok(file)
 }

@@ -142,3 +142,40 @@ fn export_refuses_to_overwrite_a_database_in_use() {
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 50);
     assert!(Database::open(&live).unwrap().collection("c").unwrap().count().unwrap() == 20);
 }
+
+/// A child between `fork` and `exec` holds copies of its parent's descriptors, and with them the
+/// parent's locks. A database closed and reopened while another thread starts a process must not
+/// fail with `locked` because of that window (it did, now and then, in parallel test runs).
+#[test]
+fn a_lock_kept_by_a_forking_child_is_waited_out() {
+    use std::io::{Read, Write};
+    use std::os::unix::process::CommandExt;
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.needle");
+    build(&path, 3);
+    let first = Database::open(&path).unwrap();
+    let (mut forked, said) = std::io::pipe().unwrap();
+    let mut child = Command::new("true");
+    // SAFETY: the closure runs in the forked child before exec; it makes two system calls (a
+    // write to a pipe, a sleep) and allocates nothing.
+    unsafe {
+        child.pre_exec(move || {
+            (&said).write_all(b"f")?;
+            std::thread::sleep(std::time::Duration::from_millis(150));
+            Ok(())
+        });
+    }
+    let spawner = std::thread::spawn(move || child.status().unwrap());
+    // The child exists now, holding a copy of `first`'s lock until it execs.
+    let mut byte = [0u8; 1];
+    forked.read_exact(&mut byte).unwrap();
+    drop(first);
+    let second = Database::open(&path);
+    assert!(second.is_ok(), "{:?}", second.err());
+    assert!(spawner.join().unwrap().success());
+    assert_eq!(second.unwrap().collection("c").unwrap().count().unwrap(), 3);
+    // A real second writer is still refused.
+    let _held = Database::open(&path).unwrap();
+    assert_eq!(Database::open(&path).unwrap_err().code(), needle::ErrorCode::Locked);
+}
