@@ -4,9 +4,10 @@ and what Ray adds to one query over in-process Needle. Not a test; figures for d
 Usage (repository root, a venv with ``pip install "./python[ray]"``)::
 
     python python/bench/ray_scale.py [--n 116033] [--queries 1000] [--efs 32,64,128]
+    python python/bench/ray_scale.py --ingest-only --runs 3   # ingest only, 1 vs 2 shards, medians
 
-Each actor reserves 1 CPU and its engine runs 1 thread (``RAYON_NUM_THREADS``), so 1 shard uses
-one core and 2 shards use two. Timings are minima over ``--rounds`` (shared machines drift).
+Each actor reserves 1 CPU and its engine runs 1 thread (``RAYON_NUM_THREADS``, set by
+``ShardedCollection`` from the actor's ``num_cpus``), so 1 shard uses one core and 2 shards use two. Timings are minima over ``--rounds`` (shared machines drift).
 Each phase also reports the CPU seconds every actor used: on a machine whose cores other work
 also wants, the slowest actor's CPU time is what the phase would take with a free core per actor.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -48,6 +50,46 @@ def timed(fn) -> float:
     return time.perf_counter() - t
 
 
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def ingest(directory: Path, shards: int, base: np.ndarray, ids: list[str], batch: int) -> tuple[float, float]:
+    """One ingest of ``base`` into ``shards`` shards on as many 1-CPU actors: (wall s, slowest actor's CPU s)."""
+    sc = ShardedCollection.create(directory, "wordnet", 384, shards=shards)
+    threads = ray.get([a.engine_threads.remote() for a in sc.actors])
+    cpu0 = ray.get([a.cpu_seconds.remote() for a in sc.actors])
+    t = time.perf_counter()
+    for lo in range(0, len(base), batch):
+        sc.insert_batch(ids[lo : lo + batch], base[lo : lo + batch])
+    wall = time.perf_counter() - t
+    cpu = [b - a for a, b in zip(cpu0, ray.get([a.cpu_seconds.remote() for a in sc.actors]))]
+    assert sc.count() == len(base)
+    sc.close()
+    shutil.rmtree(directory)
+    print(f"  {shards} shard(s), engine threads per actor {threads}: ingest {wall:.1f} s wall "
+          f"({len(base) / wall:.0f} vectors/s), CPU s per actor {', '.join(f'{c:.1f}' for c in cpu)}; {load()}",
+          flush=True)
+    return wall, max(cpu)
+
+
+def ingest_runs(work: Path, base: np.ndarray, ids: list[str], batch: int, runs: int) -> None:
+    """``runs`` rounds of (1 shard, 2 shards), interleaved so that drifting load hits both alike."""
+    got: dict[int, list[tuple[float, float]]] = {1: [], 2: []}
+    for r in range(runs):
+        print(f"run {r + 1}/{runs}, {load()}", flush=True)
+        for shards in (1, 2):
+            got[shards].append(ingest(work / f"r{r}-s{shards}", shards, base, ids, batch))
+    wall = {s: float(np.median([w for w, _ in v])) for s, v in got.items()}
+    cpu = {s: float(np.median([c for _, c in v])) for s, v in got.items()}
+    print()
+    print(f"| median of {runs} | 1 shard / 1 actor | 2 shards / 2 actors | speed-up |")
+    print("|---|---:|---:|---:|")
+    print(f"| ingest, wall s | {wall[1]:.1f} | {wall[2]:.1f} | {wall[1] / wall[2]:.2f}x |")
+    print(f"| ingest, slowest actor's CPU s | {cpu[1]:.1f} | {cpu[2]:.1f} | {cpu[1] / cpu[2]:.2f}x |")
+    print("per-run speed-ups (wall):", ", ".join(f"{a[0] / b[0]:.2f}x" for a, b in zip(got[1], got[2])))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=116_033)
@@ -55,6 +97,8 @@ def main() -> None:
     ap.add_argument("--efs", default="32,64,128")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--batch", type=int, default=10_000, help="rows per insert_batch call")
+    ap.add_argument("--ingest-only", action="store_true", help="only the ingest comparison, --runs times")
+    ap.add_argument("--runs", type=int, default=3, help="ingest runs per shard count with --ingest-only")
     args = ap.parse_args()
     efs = [int(e) for e in args.efs.split(",")]
     data = Path(os.environ.get("NEEDLE_DATA_DIR", ROOT / ".." / "shared" / "data")) / "wordnet-minilm"
@@ -68,6 +112,11 @@ def main() -> None:
     print(f"# needle {needle.__version__}, ray {ray.__version__}, {len(base)} x 384 wordnet-minilm, "
           f"{len(queries)} queries, k=10, M=16, ef_construction=200, {os.cpu_count()} cores")
     work = Path(tempfile.mkdtemp(prefix="needle-ray-bench-"))
+    if args.ingest_only:
+        ingest_runs(work, base, ids, args.batch, args.runs)
+        shutil.rmtree(work)
+        ray.shutdown()
+        return
     ingest: dict[int, float] = {}
     ingest_cpu: dict[int, float] = {}
     search_cpu: dict[tuple[int, int], float] = {}

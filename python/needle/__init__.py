@@ -16,6 +16,12 @@ release the GIL, and errors carry the engine's stable codes.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+from typing import Any, Union
+
+import numpy.typing as npt
+
 from ._errors import (
     AlreadyExists,
     BadFile,
@@ -44,8 +50,16 @@ from ._needle import (
     Record,
     __version__,
     auto_tune,
+    engine_threads,
     simd_backend,
 )
+
+# The type aliases of the stub (``__init__.pyi``), also here so annotations may name them at run time.
+Metadata = dict[str, Any]
+Filter = dict[str, Any]
+VectorLike = Union[npt.ArrayLike, Sequence[float]]
+MatrixLike = Union[npt.ArrayLike, Sequence[Sequence[float]]]
+PathLike = Union[str, os.PathLike[str]]
 
 __all__ = [
     "AlreadyExists",
@@ -73,5 +87,6 @@ __all__ = [
     "WrongKey",
     "__version__",
     "auto_tune",
+    "engine_threads",
     "simd_backend",
 ]

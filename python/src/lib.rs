@@ -21,6 +21,13 @@ fn simd_backend() -> String {
     needle::simd_backend()
 }
 
+/// How many threads the engine's batch builds and batch searches use in this process: the
+/// ``RAYON_NUM_THREADS`` environment variable when the process started with it, else one per core.
+#[pyfunction]
+fn engine_threads() -> usize {
+    rayon::current_num_threads()
+}
+
 #[pymodule]
 fn _needle(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -31,6 +38,7 @@ fn _needle(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<results::Record>()?;
     m.add_function(wrap_pyfunction!(tune::auto_tune, m)?)?;
     m.add_function(wrap_pyfunction!(simd_backend, m)?)?;
+    m.add_function(wrap_pyfunction!(engine_threads, m)?)?;
     m.add_function(wrap_pyfunction!(bench::_rust_search_seconds, m)?)?;
     Ok(())
 }

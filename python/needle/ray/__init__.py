@@ -10,13 +10,19 @@ shards at once (one remote call per shard per batch) and the driver merges the p
 exactly (ties by id); filters run on the shards.
 
 Faults: actors restart on failure (``max_restarts``, unlimited by default) and reopen their file,
-replaying its write-ahead log, so a write whose call returned survives. A search that meets a
-restarting shard retries it for up to ``retry_seconds`` and then raises ``ShardUnavailable`` naming
-it — never a silently partial answer, unless ``allow_partial=True``, which returns
-``(results, missing_shards)``. Writes are not retried (an insert may have landed before the actor
-died); they raise ``ShardUnavailable`` and can be retried with ``upsert``.
+replaying its write-ahead log, so a write whose call returned survives. A call (a search, ``get``,
+``count``, ...) that meets a restarting shard retries it for up to ``retry_seconds`` and then
+raises ``ShardUnavailable`` naming it — never a silently partial answer, unless
+``allow_partial=True`` (searches), which returns ``(results, missing_shards)``. Writes are retried the same way, each shard's part on its own, and
+only in a form that is safe to apply twice (``_faults.py``): ``upsert``, ``upsert_batch`` and
+``delete`` are sent again as they are; an ``insert_batch`` part is sent again as
+``insert_batch_again``, which counts a row already stored with the same vector and metadata as
+written (the first attempt landed before the actor died) and still refuses, without overwriting,
+an id stored with a different vector or metadata. After a retry, ``upsert``'s and ``delete``'s
+booleans describe the state the retry met (the first attempt may already have made the change).
 
-Placement: ``num_cpus`` per actor (default 1; the actor's engine uses that many threads), and
+Placement: ``num_cpus`` per actor (default 1; the actor's engine uses that many threads, at least
+one, through ``RAYON_NUM_THREADS`` in its ``runtime_env``), and
 ``actor_options`` (a dict, or a function of the
 shard index returning one) passed to Ray's ``.options()``, e.g. a ``scheduling_strategy``. The
 ``directory`` may be shared storage (any node can run any shard) or a path that exists on every
@@ -26,39 +32,29 @@ node, with each shard pinned to the node holding its file by ``actor_options`` (
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Any, Callable, NamedTuple, Optional, Union
+from typing import Any, Callable, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
 try:
     import ray
-    from ray.exceptions import RayActorError, RayTaskError
-except ImportError as e:  # pragma: no cover - exercised only without the extra
-    raise ImportError("needle.ray needs Ray: pip install 'needle[ray]' (or 'ray[data]')") from e
+    from ray.exceptions import RayActorError
+except ImportError:  # pragma: no cover - exercised only without the extra
+    # Chained implicitly to Ray's own ImportError (no `as` name, which would stay a module attribute).
+    raise ImportError("needle.ray needs Ray: pip install 'needle[ray]' (or 'ray[data]')")
 
 import needle
 
-from .._errors import AlreadyExists, InvalidInput, NeedleError
+from .._errors import AlreadyExists, InvalidInput
 from ._manifest import MANIFEST, Manifest, ManifestError, shard_of
+from ._faults import ShardUnavailable, fan_out
 from ._merge import merge, split
-from ._shard import Shard
+from ._shard import Shard, engine_env
 
 __all__ = ["ManifestError", "ShardUnavailable", "ShardedCollection", "ShardedRecord", "shard_of"]
 
 ActorOptions = Union[dict[str, Any], Callable[[int], dict[str, Any]], None]
-
-
-class ShardUnavailable(NeedleError):
-    """A shard's actor did not answer (dead, or still restarting after ``retry_seconds``).
-    ``shards`` lists the shard indexes."""
-
-    code = "shard_unavailable"
-
-    def __init__(self, message: str, shards: list[int] = ()) -> None:
-        super().__init__(message)
-        self.shards = list(shards)
 
 
 class ShardedRecord(NamedTuple):
@@ -66,38 +62,32 @@ class ShardedRecord(NamedTuple):
 
     id: str
     vector: np.ndarray
-    metadata: Optional[dict]
-
-
-def _unwrap(e: RayTaskError) -> BaseException:
-    cause = getattr(e, "cause", None)
-    return cause if isinstance(cause, BaseException) else e
+    metadata: Optional[dict[str, Any]]
 
 
 class ShardedCollection:
     """A collection split into shards, one Ray actor and one Needle file per shard."""
 
-    def __init__(self, directory: Path, manifest: Manifest, actors: list, retry_seconds: float) -> None:
+    def __init__(self, directory: Path, manifest: Manifest, actors: list[Any], retry_seconds: float) -> None:
         self._dir = directory
         self._m = manifest
         self._actors = actors
         self.retry_seconds = retry_seconds
+        # Rows written by from_dataset (0 for a collection made otherwise).
+        self.ingested = 0
 
     # --- lifecycle ------------------------------------------------------------------------------
 
     @staticmethod
     def _start(directory: Path, m: Manifest, create: bool, num_cpus: float, max_restarts: int, durability: str,
-               actor_options: ActorOptions) -> list:
-        remote = ray.remote(Shard)
-        actors = []
-        # The engine's batch builds and searches run on a thread pool; an actor that reserved
-        # num_cpus from Ray uses that many threads, so shards on one node do not oversubscribe it.
-        threads = str(max(1, int(num_cpus)))
+               actor_options: ActorOptions) -> list[Any]:
+        remote: Any = ray.remote(Shard)
+        actors: list[Any] = []
         for i, f in enumerate(m.shard_files):
-            opts = {"num_cpus": num_cpus, "max_restarts": max_restarts, "max_task_retries": 0,
-                    "runtime_env": {"env_vars": {"RAYON_NUM_THREADS": threads}}}
+            opts: dict[str, Any] = {"num_cpus": num_cpus, "max_restarts": max_restarts, "max_task_retries": 0}
             extra = actor_options(i) if callable(actor_options) else (actor_options or {})
             opts.update(extra)
+            opts["runtime_env"] = engine_env(opts.get("runtime_env"), opts["num_cpus"])
             actors.append(remote.options(**opts).remote(i, str(directory / f), m.name, m.dims, m.options, create,
                                                         durability))
         for i, a in enumerate(actors):
@@ -153,7 +143,8 @@ class ShardedCollection:
         sc = cls.create(directory, name, dims, shards, **kwargs)
         counts = ds.map_batches(
             _ingest_batch,
-            fn_kwargs={"actors": sc._actors, "id_column": id_column, "vector_column": vector_column,
+            fn_kwargs={"actors": sc._actors, "files": sc._m.shard_files, "retry_seconds": sc.retry_seconds,
+                       "id_column": id_column, "vector_column": vector_column,
                        "metadata_columns": tuple(metadata_columns)},
             batch_format="numpy",
             batch_size=batch_size,
@@ -165,13 +156,13 @@ class ShardedCollection:
 
     def save(self) -> None:
         """Checkpoints every shard file."""
-        self._all(lambda a: a.save.remote(), "save")
+        self._all("save")
 
     def close(self) -> None:
         """Checkpoints and closes every shard that answers, then stops the actors (a dead
         shard's file needs nothing: its log replays when it is opened again)."""
         try:
-            self._all(lambda a: a.close.remote(), "close", allow_partial=True)
+            self._all("close", allow_partial=True)
         finally:
             for a in self._actors:
                 ray.kill(a, no_restart=True)
@@ -180,9 +171,8 @@ class ShardedCollection:
     def __enter__(self) -> ShardedCollection:
         return self
 
-    def __exit__(self, *exc: object) -> bool:
+    def __exit__(self, *exc: object) -> None:
         self.close()
-        return False
 
     # --- description ----------------------------------------------------------------------------
 
@@ -203,7 +193,7 @@ class ShardedCollection:
         return self._dir
 
     @property
-    def actors(self) -> list:
+    def actors(self) -> list[Any]:
         """The shard actors, by shard index (for placement checks and fault tests)."""
         return list(self._actors)
 
@@ -213,88 +203,83 @@ class ShardedCollection:
 
     # --- calls ----------------------------------------------------------------------------------
 
-    def _call(self, shard: int, ref: Any) -> Any:
-        try:
-            return ray.get(ref)
-        except RayTaskError as e:
-            raise _unwrap(e) from None
-        except RayActorError as e:
-            raise ShardUnavailable(f"shard {shard} ({self._m.shard_files[shard]}) is unavailable: {e}", [shard]) from None
+    def _on(self, parts: dict[int, tuple[str, tuple[Any, ...]]], what: str,
+            allow_partial: bool = False) -> tuple[dict[int, Any], list[int]]:
+        """Runs ``parts`` (shard -> (method, args)) at once, each sent again to a restarting shard
+        until ``retry_seconds`` pass (``_faults.fan_out``)."""
+        return fan_out(self._actors, self._m.shard_files, parts, self.retry_seconds, what, allow_partial)
 
-    def _all(self, make: Callable[[Any], Any], what: str, allow_partial: bool = False) -> tuple[dict[int, Any], list[int]]:
-        """Runs ``make(actor)`` on every shard at once; retries a shard that is restarting until
-        ``retry_seconds`` pass. Returns results by shard and the shards that never answered
-        (only with ``allow_partial``; otherwise those raise ``ShardUnavailable``)."""
-        deadline = time.monotonic() + self.retry_seconds
-        pending = {i: make(a) for i, a in enumerate(self._actors)}
-        done: dict[int, Any] = {}
-        failed: dict[int, str] = {}
-        while pending:
-            for i, ref in list(pending.items()):
-                try:
-                    done[i] = ray.get(ref)
-                    del pending[i]
-                except RayTaskError as e:
-                    raise _unwrap(e) from None
-                except RayActorError as e:
-                    if time.monotonic() < deadline:
-                        time.sleep(0.1)
-                        pending[i] = make(self._actors[i])
-                    else:
-                        failed[i] = str(e).splitlines()[0] if str(e) else type(e).__name__
-                        del pending[i]
-        if failed and not allow_partial:
-            names = ", ".join(f"shard {i} ({self._m.shard_files[i]}): {msg}" for i, msg in sorted(failed.items()))
-            raise ShardUnavailable(f"{what}: unavailable after {self.retry_seconds:g} s: {names}", sorted(failed))
-        return done, sorted(failed)
+    def _all(self, method: str, *args: Any, allow_partial: bool = False) -> tuple[dict[int, Any], list[int]]:
+        """``method(*args)`` on every shard at once; results by shard, and the shards that never
+        answered (only with ``allow_partial``; otherwise those raise ``ShardUnavailable``)."""
+        return self._on({i: (method, args) for i in range(len(self._actors))}, method, allow_partial)
+
+    def _one(self, id: str, method: str, *args: Any) -> Any:
+        """``method(id, *args)`` on the shard that owns ``id``."""
+        s = self.shard_of(id)
+        return self._on({s: (method, (id, *args))}, method)[0][s]
 
     # --- writes ---------------------------------------------------------------------------------
 
-    def insert_batch(self, ids: list[str], vectors: Any, metadata: Optional[list] = None) -> int:
-        """Inserts many vectors: each shard gets the rows it owns, all shards in parallel. Returns
-        how many were inserted. A shard's refusal (a duplicate id, a bad vector) is raised as its
-        ``NeedleError``; the other shards' parts may have been written."""
+    def _rows(self, ids: Any, vectors: Any, metadata: Optional[Sequence[Optional[dict[str, Any]]]]) -> tuple[list[str], np.ndarray]:
+        if isinstance(ids, str):
+            raise InvalidInput("ids must be a sequence of str, not a str")
         ids = [str(i) for i in ids]
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or len(vectors) != len(ids):
             raise InvalidInput(f"{len(ids)} ids but vectors of shape {vectors.shape}")
         if metadata is not None and len(metadata) != len(ids):
             raise InvalidInput(f"{len(ids)} ids but {len(metadata)} metadata entries")
-        refs = {}
+        return ids, vectors
+
+    def _write_rows(self, method: str, ids: list[str], vectors: np.ndarray, metadata: Optional[Sequence[Optional[dict[str, Any]]]]) -> int:
+        parts = {}
         for s, rows in split(ids, self._m.shards).items():
             meta = None if metadata is None else [metadata[r] for r in rows]
-            refs[s] = self._actors[s].insert_batch.remote([ids[r] for r in rows], vectors[rows], meta)
-        errors: list[BaseException] = []
-        written = 0
-        for s, ref in refs.items():
-            try:
-                written += self._call(s, ref)
-            except (NeedleError, ValueError, TypeError) as e:
-                errors.append(e)
-        if errors:
-            raise errors[0]
-        return written
+            parts[s] = (method, ([ids[r] for r in rows], vectors[rows], meta))
+        done, _ = self._on(parts, method)
+        return sum(done.values())
 
-    def insert(self, id: str, vector: Any, metadata: Optional[dict] = None) -> None:
+    def insert_batch(self, ids: list[str], vectors: Any, metadata: Optional[Sequence[Optional[dict[str, Any]]]] = None) -> int:
+        """Inserts many vectors: each shard gets the rows it owns, all shards in parallel. Returns
+        how many were inserted. A shard's refusal (a duplicate id, a bad vector) is raised as its
+        ``NeedleError``; the other shards' parts may have been written. A shard whose actor dies
+        is sent its part again once Ray restarted it (see the module docs)."""
+        ids, vectors = self._rows(ids, vectors, metadata)
+        return self._write_rows("insert_batch", ids, vectors, metadata)
+
+    def upsert_batch(self, ids: list[str], vectors: Any, metadata: Optional[Sequence[Optional[dict[str, Any]]]] = None) -> int:
+        """Inserts or replaces many vectors (``upsert`` for each row), each shard its rows, all
+        shards in parallel; returns how many rows were written. An id may appear once per call
+        (``InvalidInput`` before anything is written). On a shard, new ids are built as one batch
+        and then existing ids replaced one by one; a row the engine refuses stops that shard's
+        part there (rows before it stay written), and sending the same call again is safe."""
+        ids, vectors = self._rows(ids, vectors, metadata)
+        seen: set[str] = set()
+        for i in ids:
+            if i in seen:
+                raise InvalidInput(f"id {i!r} appears twice in one upsert_batch")
+            seen.add(i)
+        return self._write_rows("upsert_batch", ids, vectors, metadata)
+
+    def insert(self, id: str, vector: Any, metadata: Optional[dict[str, Any]] = None) -> None:
         """Inserts one vector into its owner shard."""
         self.insert_batch([id], np.asarray(vector, dtype=np.float32)[None, :], None if metadata is None else [metadata])
 
-    def upsert(self, id: str, vector: Any, metadata: Optional[dict] = None) -> bool:
+    def upsert(self, id: str, vector: Any, metadata: Optional[dict[str, Any]] = None) -> bool:
         """Inserts or replaces ``id`` in its owner shard; True when it replaced one."""
-        s = self.shard_of(id)
-        return self._call(s, self._actors[s].upsert.remote(id, np.asarray(vector, dtype=np.float32), metadata))
+        return bool(self._one(id, "upsert", np.asarray(vector, dtype=np.float32), metadata))
 
     def delete(self, id: str) -> bool:
         """Deletes ``id`` from its owner shard; True when it existed."""
-        s = self.shard_of(id)
-        return self._call(s, self._actors[s].delete.remote(id))
+        return bool(self._one(id, "delete"))
 
     # --- reads ----------------------------------------------------------------------------------
 
     def get(self, id: str) -> Optional[ShardedRecord]:
         """``ShardedRecord(id, vector, metadata)`` from the owner shard, or None."""
         s = self.shard_of(id)
-        r = self._call(s, self._actors[s].get.remote(id))
+        r = self._one(id, "get")
         return None if r is None else ShardedRecord(*r)
 
     def __contains__(self, id: str) -> bool:
@@ -302,7 +287,7 @@ class ShardedCollection:
 
     def count(self) -> int:
         """Live vectors over all shards."""
-        done, _ = self._all(lambda a: a.count.remote(), "count")
+        done, _ = self._all("count")
         return sum(done.values())
 
     def __len__(self) -> int:
@@ -310,15 +295,15 @@ class ShardedCollection:
 
     def info(self) -> list[dict[str, Any]]:
         """Each shard's ``Collection.info()`` (counts, memory, components), by shard index."""
-        done, _ = self._all(lambda a: a.info.remote(), "info")
+        done, _ = self._all("info")
         return [done[i] for i in sorted(done)]
 
     def ids(self) -> list[str]:
         """Every live id, shard by shard."""
-        done, _ = self._all(lambda a: a.ids.remote(), "ids")
+        done, _ = self._all("ids")
         return [i for s in sorted(done) for i in done[s]]
 
-    def search_batch(self, queries: Any, k: int = 10, *, ef: Optional[int] = None, filter: Optional[dict] = None,
+    def search_batch(self, queries: Any, k: int = 10, *, ef: Optional[int] = None, filter: Optional[dict[str, Any]] = None,
                      allow_partial: bool = False) -> Any:
         """Top ``k`` of each query over all shards: ``(ids, distances)`` as
         ``Collection.search_batch`` returns them. One remote call per shard for the whole batch.
@@ -327,17 +312,16 @@ class ShardedCollection:
         if q.ndim != 2:
             raise InvalidInput(f"queries must be 2-D, got shape {q.shape}")
         ref = ray.put(q)
-        done, missing = self._all(lambda a: a.search_batch.remote(ref, k, ef, filter, False), "search_batch",
-                                  allow_partial)
+        done, missing = self._all("search_batch", ref, k, ef, filter, False, allow_partial=allow_partial)
         ids, distances, _ = merge([done[i] for i in sorted(done)], len(q), k)
         return ((ids, distances), missing) if allow_partial else (ids, distances)
 
-    def search(self, vector: Any, k: int = 10, *, ef: Optional[int] = None, filter: Optional[dict] = None,
+    def search(self, vector: Any, k: int = 10, *, ef: Optional[int] = None, filter: Optional[dict[str, Any]] = None,
                allow_partial: bool = False) -> Any:
         """The ``k`` nearest over all shards, as a list of ``needle.Hit`` with metadata. With
         ``allow_partial=True``: ``(hits, missing_shards)``."""
         q = np.ascontiguousarray(vector, dtype=np.float32)[None, :]
-        done, missing = self._all(lambda a: a.search_batch.remote(q, k, ef, filter, True), "search", allow_partial)
+        done, missing = self._all("search_batch", q, k, ef, filter, True, allow_partial=allow_partial)
         ids, distances, meta = merge([done[i] for i in sorted(done)], 1, k)
         hits = [needle.Hit(i, float(d), m) for i, d, m in zip(ids[0], distances[0].tolist(), meta[0] if meta else [None] * len(ids[0]))]
         return (hits, missing) if allow_partial else hits
@@ -354,9 +338,10 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def _ingest_batch(batch: dict[str, np.ndarray], actors: list, id_column: str, vector_column: str,
-                  metadata_columns: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """A Ray Data task: routes one batch's rows to their owner shards and waits for them."""
+def _ingest_batch(batch: dict[str, np.ndarray], actors: list[Any], files: list[str], retry_seconds: float, id_column: str,
+                  vector_column: str, metadata_columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """A Ray Data task: routes one batch's rows to their owner shards and waits for them (sending
+    a part again to a restarted shard, as ``insert_batch`` does)."""
     ids = [str(_plain(x)) for x in batch[id_column]]
     vectors = batch[vector_column]
     if vectors.dtype == object:
@@ -365,9 +350,9 @@ def _ingest_batch(batch: dict[str, np.ndarray], actors: list, id_column: str, ve
     metadata = None
     if metadata_columns:
         metadata = [{c: _plain(batch[c][r]) for c in metadata_columns} for r in range(len(ids))]
-    refs = []
+    parts = {}
     for s, rows in split(ids, len(actors)).items():
         meta = None if metadata is None else [metadata[r] for r in rows]
-        refs.append(actors[s].insert_batch.remote([ids[r] for r in rows], vectors[rows], meta))
-    ray.get(refs)
+        parts[s] = ("insert_batch", ([ids[r] for r in rows], vectors[rows], meta))
+    fan_out(actors, files, parts, retry_seconds, "from_dataset")
     return {"written": np.array([len(ids)], dtype=np.int64)}
