@@ -108,6 +108,7 @@ fn same_file(file: &File, path: &Path) -> Result<bool> {
 /// Opens `path` to be rewritten from the start (created 0600 when missing), under an exclusive
 /// lock: `locked`, with the file untouched, while any Needle handle holds it. Truncates only once
 /// the lock is held.
+#[cfg_attr(not(feature = "cli"), allow(dead_code))] // used by `needle export -o`
 pub(crate) fn exclusive_for_rewrite(path: &Path) -> Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(path)?;
