@@ -222,7 +222,16 @@ impl CollectionConfig {
 pub struct DatabaseConfig {
     /// Files larger than this are memory-mapped rather than read (bytes).
     pub mmap_threshold: u64,
-    /// Budget for cached data (bytes); informational until the storage layer pages data.
+    /// Bound on the database's document cache (bytes; default 1 GiB, 0 keeps nothing). The
+    /// cache holds the metadata documents parsed from mapped files (files of at least
+    /// `mmap_threshold` bytes): every search result, `get` and filter that reads a stored
+    /// document parses it from the map and keeps it here, least recently used evicted first, and
+    /// reads it again from the map once evicted. Each entry counts its JSON value's heap bytes
+    /// plus 96 bytes of overhead; the total is [`crate::Database::cache_bytes`] and part of
+    /// `needle_memory_bytes`. Not counted, because they are working state rather than copies of
+    /// the file: vectors and the index (in the map, paged by the OS, or in memory after a
+    /// write), ids, the filter and text indexes, and metadata written since the file was
+    /// loaded (in memory until the next open). Files read into memory decode everything at open.
     pub cache_size: u64,
     /// Open without writing; `save` and writes fail with `ReadOnly`.
     pub read_only: bool,
@@ -269,7 +278,7 @@ impl DatabaseConfig {
         self.mmap_threshold = bytes;
         self
     }
-    /// Sets the cache budget in bytes.
+    /// Bounds the document cache at `bytes` (see [`DatabaseConfig::cache_size`]).
     pub fn with_cache_size(mut self, bytes: u64) -> Self {
         self.cache_size = bytes;
         self

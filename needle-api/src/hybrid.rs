@@ -169,22 +169,20 @@ impl Collection {
         let matches = filter.map(|f| st.matching(f)).transpose()?;
         let keep = |s: u32| matches.as_ref().is_some_and(|m| m.set.contains(s));
         let accept: Option<&(dyn Fn(u32) -> bool + Sync)> = if matches.is_some() { Some(&keep) } else { None };
-        Ok(idx
-            .search(text, k, accept)
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, (slot, score))| {
-                Some(HybridResult {
-                    id: ids.id(slot)?.to_string(),
-                    score,
-                    vector_rank: None,
-                    text_rank: Some(i + 1),
-                    distance: None,
-                    bm25: Some(score),
-                    metadata: m.doc(slot).cloned(),
-                })
-            })
-            .collect())
+        let mut out = Vec::new();
+        for (i, (slot, score)) in idx.search(text, k, accept).into_iter().enumerate() {
+            let Some(id) = ids.id(slot) else { continue };
+            out.push(HybridResult {
+                id: id.to_string(),
+                score,
+                vector_rank: None,
+                text_rank: Some(i + 1),
+                distance: None,
+                bm25: Some(score),
+                metadata: m.doc(slot)?.map(|d| d.to_value()),
+            });
+        }
+        Ok(out)
     }
 
     /// Hybrid search with defaults: BM25 on `text` and vector search on `vector`, fused by RRF
@@ -253,12 +251,11 @@ impl Collection {
                 .then(a.id.cmp(&b.id))
         });
         all.truncate(params.k);
-        Ok(all
-            .into_iter()
+        all.into_iter()
             .map(|f| {
-                let metadata =
-                    if params.include_metadata { ids.get(&f.id).and_then(|s| m.doc(s)).cloned() } else { None };
-                HybridResult {
+                let slot = ids.get(&f.id).filter(|_| params.include_metadata);
+                let metadata = slot.map(|s| m.doc(s)).transpose()?.flatten().map(|d| d.to_value());
+                Ok(HybridResult {
                     id: f.id,
                     score: f.score,
                     vector_rank: f.vector_rank,
@@ -266,8 +263,8 @@ impl Collection {
                     distance: f.distance,
                     bm25: f.bm25,
                     metadata,
-                }
+                })
             })
-            .collect())
+            .collect()
     }
 }

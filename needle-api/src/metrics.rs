@@ -10,7 +10,7 @@
 //! | `needle_search_rejected_total` | counter | searches refused for their input, by `code` (`dimension_mismatch`, ...) |
 //! | `needle_vectors_total` | gauge | live vectors in every open database |
 //! | `needle_collections_total` | gauge | collections in every open database |
-//! | `needle_memory_bytes` | gauge | approximate heap bytes of every open database's collections |
+//! | `needle_memory_bytes` | gauge | approximate heap bytes of every open database's collections, their share of each database's document cache (`DatabaseConfig::cache_size`) included |
 //! | `needle_http_requests_total` | counter | HTTP requests by `method`, `route` (the routed template) and `status` |
 //! | `needle_http_request_duration_seconds` | histogram | HTTP latency by `method` and `route` |
 //! | `needle_http_connections_refused_total` | counter | connections refused by `reason` (`max_connections`, `max_connections_per_peer`) |

@@ -19,7 +19,7 @@ use needle_core::format::{LoadedSection, Section, SectionKind};
 use needle_core::{Components, Distance, Error, Registry, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::collection::{decode_record_list, Records, State};
+use crate::collection::{decode_record_list, DocCache, Records, State};
 use crate::config::CollectionConfig;
 
 /// The catalog section's content.
@@ -94,6 +94,7 @@ pub(crate) fn decode_collection(
     entry: &CatalogEntry,
     sections: &HashMap<SectionKind, &LoadedSection>,
     format_version: u32,
+    cache: &Arc<DocCache>,
 ) -> Result<(Arc<dyn Distance>, State)> {
     let config = &entry.config;
     let c = &entry.components;
@@ -147,7 +148,7 @@ pub(crate) fn decode_collection(
     let live = usize::try_from(entry.live).unwrap_or(usize::MAX);
     let text_field = config.text_field.as_deref();
     let records = if format_version >= 2 {
-        let lazy = Records::lazy(recs.clone(), n, live, text_field)?;
+        let lazy = Records::lazy(recs.clone(), n, live, text_field, cache.clone())?;
         if recs.data.is_mapped() {
             // Not decoded now. The index must still cover exactly `live` slots, all below `n`
             // (counting them is a bitmap walk, not a decode).

@@ -47,7 +47,11 @@ pub(crate) struct Matches {
 
 /// The live slots matching `filter`, from a collection's field indexes and its metadata by slot
 /// (read for values the indexes cannot answer).
-pub(crate) fn matching<'d>(fields: &FieldIndex, doc: &dyn Fn(u32) -> Option<&'d Value>, filter: &Filter) -> Matches {
+pub(crate) fn matching<D: std::ops::Deref<Target = Value>>(
+    fields: &FieldIndex,
+    doc: &dyn Fn(u32) -> Option<D>,
+    filter: &Filter,
+) -> Matches {
     let set = fields.matching(filter, doc);
     let count = set.len();
     Matches { set, count }

@@ -36,7 +36,7 @@ use crate::search::Strategy;
 use crate::search::{SearchParams, SearchResult};
 use crate::validate;
 use crate::wal_ops::{self, Item};
-pub(crate) use records::{decode_list as decode_record_list, Record, Records};
+pub(crate) use records::{decode_list as decode_record_list, DocCache, Record, Records};
 pub(crate) use state::State;
 
 /// One item of [`Collection::insert_batch_rows`]: id, vector, metadata.

@@ -35,7 +35,20 @@ impl State {
     /// the metadata indexes and documents through a read-only view.
     pub fn matching(&self, filter: &Filter) -> Result<Matches> {
         let m = self.records.meta()?;
-        Ok(plan::matching(&m.indexes.fields, &|s| m.doc(s), filter))
+        // A document that cannot be read again (the section changed under its map) fails the query.
+        let failed = std::cell::RefCell::new(None);
+        let doc = |s| match m.doc(s) {
+            Ok(d) => d,
+            Err(e) => {
+                failed.borrow_mut().get_or_insert(e);
+                None
+            }
+        };
+        let matches = plan::matching(&m.indexes.fields, &doc, filter);
+        match failed.into_inner() {
+            Some(e) => Err(e),
+            None => Ok(matches),
+        }
     }
 
     /// Appends a validated vector and indexes it. The graph is always built on exact distances,

@@ -28,7 +28,7 @@ use needle_core::arena::VectorStore;
 use needle_core::{Cipher, Error, Registry, Result};
 use parking_lot::{Mutex, RwLock};
 
-use crate::collection::{Collection, Records, State};
+use crate::collection::{Collection, DocCache, Records, State};
 use crate::config::{CollectionConfig, DatabaseConfig};
 use crate::durability::Log;
 use crate::encryption::EncryptionInfo;
@@ -57,6 +57,9 @@ struct Inner {
     log: Arc<Log>,
     /// The deferred checksum check of a mapped file (see `integrity.rs`).
     integrity: Arc<Integrity>,
+    /// Metadata documents parsed from mapped records sections, within `config.cache_size`
+    /// (`collection/records/cache.rs`).
+    doc_cache: Arc<DocCache>,
     /// Set once opening succeeded. Until then `Drop` touches no file: a failed open must leave
     /// the database and its WAL exactly as it found them.
     opened: AtomicBool,
@@ -108,6 +111,12 @@ impl Database {
     /// The registry that resolves component ids for this database.
     pub fn registry(&self) -> &Arc<Registry> {
         &self.inner.registry
+    }
+
+    /// Bytes the document cache holds now: metadata documents parsed from a mapped file, never
+    /// more than [`DatabaseConfig::cache_size`] (see there for what counts).
+    pub fn cache_bytes(&self) -> u64 {
+        self.inner.doc_cache.bytes() as u64
     }
 
     /// Whether the data is encrypted at rest.

@@ -17,7 +17,7 @@ use parking_lot::{Mutex, RwLock};
 use super::checkpoint::checkpoint;
 use super::files::{is_placeholder, lock_path, wal_path};
 use super::{Database, Inner};
-use crate::collection::Collection;
+use crate::collection::{Collection, DocCache};
 use crate::config::DatabaseConfig;
 use crate::durability::{wal_aad, Log};
 use crate::encryption::{self, EncryptionInfo};
@@ -135,6 +135,7 @@ impl Database {
         Database {
             inner: Arc::new(Inner {
                 path: None,
+                doc_cache: DocCache::new(config.cache_size),
                 config,
                 registry,
                 collections: RwLock::new(BTreeMap::new()),
@@ -306,6 +307,7 @@ impl Database {
         Database {
             inner: Arc::new(Inner {
                 path,
+                doc_cache: DocCache::new(config.cache_size),
                 config,
                 registry,
                 collections: RwLock::new(BTreeMap::new()),
@@ -380,8 +382,13 @@ impl Database {
         for (i, entry) in catalog.collections.iter().enumerate() {
             validate::collection_name(&entry.config.name).map_err(|e| Error::corrupted("catalog", 0, e.to_string()))?;
             let owned = by_owner.get(&(i as u32 + 1)).unwrap_or(&empty);
-            let (distance, state) =
-                persist::decode_collection(&self.inner.registry, entry, owned, loaded.format_version)?;
+            let (distance, state) = persist::decode_collection(
+                &self.inner.registry,
+                entry,
+                owned,
+                loaded.format_version,
+                &self.inner.doc_cache,
+            )?;
             let c = self.new_collection(entry.config.clone(), entry.components.clone(), distance, state);
             if map.insert(entry.config.name.clone(), c).is_some() {
                 return Err(Error::corrupted("catalog", 0, format!("collection '{}' listed twice", entry.config.name)));

@@ -9,7 +9,7 @@
 //! matches evaluation (a dotted path can never address them).
 
 use std::collections::{BTreeMap, HashMap};
-use std::ops::Bound as RangeBound;
+use std::ops::{Bound as RangeBound, Deref};
 
 use serde_json::Value;
 
@@ -214,9 +214,10 @@ impl FieldIndex {
         }
     }
 
-    /// The live slots whose documents match `filter`. `doc` returns a live slot's document; it is
-    /// called only for the few slots whose values the index cannot answer.
-    pub fn matching<'d>(&self, filter: &Filter, doc: &dyn Fn(u32) -> Option<&'d Value>) -> SlotSet {
+    /// The live slots whose documents match `filter`. `doc` returns a live slot's document (a
+    /// reference, or a handle such as an `Arc` from a cache); it is called only for the few slots
+    /// whose values the index cannot answer.
+    pub fn matching<D: Deref<Target = Value>>(&self, filter: &Filter, doc: &dyn Fn(u32) -> Option<D>) -> SlotSet {
         match filter {
             Filter::All => self.live.clone(),
             Filter::And(fs) => {
@@ -249,13 +250,13 @@ impl FieldIndex {
         }
     }
 
-    fn leaf<'d>(&self, c: &FieldCond, doc: &dyn Fn(u32) -> Option<&'d Value>) -> SlotSet {
+    fn leaf<D: Deref<Target = Value>>(&self, c: &FieldCond, doc: &dyn Fn(u32) -> Option<D>) -> SlotSet {
         let mut out = SlotSet::new();
         let Some(p) = self.fields.get(c.path.as_str()) else { return out };
         // Slots the index cannot answer for this operator: evaluate their documents.
         let residual = |list: &[u32], out: &mut SlotSet| {
             for &s in list {
-                if doc(s).and_then(|d| c.path.resolve(d)).is_some_and(|v| op_holds(&c.op, v)) {
+                if doc(s).is_some_and(|d| c.path.resolve(&d).is_some_and(|v| op_holds(&c.op, v))) {
                     out.insert(s);
                 }
             }

@@ -39,7 +39,7 @@ impl Docs {
 }
 
 /// Heap bytes of a boxed JSON value (approximate: allocator overhead not counted).
-fn value_bytes(v: &Value) -> usize {
+pub(super) fn value_bytes(v: &Value) -> usize {
     fn inner(v: &Value) -> usize {
         match v {
             Value::String(s) => s.capacity(),

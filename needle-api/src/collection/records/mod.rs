@@ -14,26 +14,36 @@
 //! * the ids alone ([`Records::ids`]) the first time an id is looked up, inserted or deleted:
 //!   entries are walked reading flags and ids, metadata JSON is skipped unparsed. This is when the
 //!   section's checksum is verified;
-//! * the metadata of every slot and the filter and text indexes ([`Records::meta`]) the first
-//!   time a filter, a text or hybrid query or a rebuild needs them. Writes made before that keep
-//!   their metadata in memory (`tail`) and only tombstone ids, so the indexes, when built, are
-//!   exactly those of the live records.
+//! * the filter and text indexes ([`Records::meta`]) the first time a filter, a text or hybrid
+//!   query or a rebuild needs them, parsing every live slot's metadata once. Writes made before
+//!   that keep their metadata in memory (`tail`) and only tombstone ids, so the indexes, when
+//!   built, are exactly those of the live records.
+//!
+//! The section's metadata documents are never kept beyond that: a document is parsed from the
+//! section when a call needs it and held in the database's [`DocCache`] (`cache.rs`), which
+//! evicts to stay within `DatabaseConfig::cache_size`. The section never changes while mapped,
+//! so an evicted document is parsed again from the same bytes.
 //!
 //! A damaged section is a `corrupted` error from the call that finds it and from every later call
 //! (the failed stage is remembered), never a panic.
 
+mod cache;
+#[cfg(test)]
+mod cache_tests;
 mod codec;
 mod docs;
 #[cfg(test)]
 mod tests;
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
+use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
 
 use needle_core::format::LoadedSection;
 use needle_core::{Error, Result};
 use serde_json::Value;
 
+pub(crate) use cache::DocCache;
 pub(crate) use codec::{decode_list, Record};
 use codec::{RawEntry, WHAT};
 use docs::Docs;
@@ -51,6 +61,15 @@ struct Lazy {
     slots: usize,
     /// The catalog's live count (what `live()` says before the ids are decoded).
     live: usize,
+    /// The database's cache of parsed documents, and this section's key in it.
+    cache: Arc<DocCache>,
+    owner: u64,
+}
+
+impl Drop for Lazy {
+    fn drop(&mut self) {
+        self.cache.forget(self.owner);
+    }
 }
 
 impl Lazy {
@@ -71,17 +90,57 @@ impl Lazy {
         codec::decode_ids(self.bytes(), self.slots, self.live)
     }
 
-    /// The metadata stage's documents of the section's slots live in `ids`.
+    /// Every document of the section's slots live in `ids` (a file read into memory).
     fn decode_docs(&self, ids: &IdTable) -> Result<Docs> {
         codec::decode_docs(self.bytes(), self.slots, ids)
     }
+
+    /// The document stored for `slot` (a slot of the section; liveness is the caller's check),
+    /// parsed as it is stored.
+    fn parse_doc(&self, slot: usize) -> Result<Option<Value>> {
+        self.entry(slot)?.and_then(|e| e.meta).map(|(at, m)| codec::parse_doc(at, m)).transpose()
+    }
+
+    /// [`Lazy::parse_doc`] through the cache: a cached copy, or parsed now and cached.
+    fn doc(&self, slot: usize) -> Result<Option<Arc<Value>>> {
+        if let Some(d) = self.cache.get(self.owner, slot as u32) {
+            return Ok(Some(d));
+        }
+        let Some(d) = self.parse_doc(slot).map_err(|e| damage(at(self, e)))? else { return Ok(None) };
+        let d = Arc::new(d);
+        self.cache.insert(self.owner, slot as u32, d.clone());
+        Ok(Some(d))
+    }
 }
 
-/// The metadata stage: documents of the section's slots and the indexes over every live slot.
+/// A document as a reader holds it: borrowed from the records (written since load), or a shared
+/// copy the cache may evict meanwhile without freeing it.
+#[derive(Debug)]
+pub(crate) enum DocRef<'a> {
+    Borrowed(&'a Value),
+    Shared(Arc<Value>),
+}
+
+impl Deref for DocRef<'_> {
+    type Target = Value;
+    fn deref(&self) -> &Value {
+        match self {
+            DocRef::Borrowed(v) => v,
+            DocRef::Shared(v) => v,
+        }
+    }
+}
+
+impl DocRef<'_> {
+    /// The document as an owned value.
+    pub fn to_value(&self) -> Value {
+        Value::clone(self)
+    }
+}
+
+/// The metadata stage: the indexes over every live slot.
 #[derive(Debug)]
 struct Meta {
-    /// Metadata of slots `0..base` (empty when there is no section).
-    docs: Docs,
     indexes: MetaIndexes,
 }
 
@@ -101,19 +160,14 @@ pub(crate) struct Records {
 /// The decoded metadata stage, read-only.
 pub(crate) struct MetaView<'a> {
     pub indexes: &'a MetaIndexes,
-    base: usize,
-    docs: &'a Docs,
-    tail: &'a Docs,
+    records: &'a Records,
 }
 
 impl<'a> MetaView<'a> {
-    /// The metadata of `slot` (None: none, or not live).
-    pub fn doc(&self, slot: u32) -> Option<&'a Value> {
-        let s = slot as usize;
-        match s.checked_sub(self.base) {
-            None => self.docs.get(s),
-            Some(t) => self.tail.get(t),
-        }
+    /// The metadata of `slot` (None: none, or not live). A `corrupted` error only if the
+    /// section's bytes changed since they were parsed for the indexes.
+    pub fn doc(&self, slot: u32) -> Result<Option<DocRef<'a>>> {
+        self.records.doc_ref(slot)
     }
 }
 
@@ -123,7 +177,7 @@ impl Records {
         Records {
             lazy: None,
             ids: OnceLock::from(Ok(IdTable::new())),
-            meta: OnceLock::from(Ok(Meta { docs: Docs::default(), indexes: MetaIndexes::new(text_field) })),
+            meta: OnceLock::from(Ok(Meta { indexes: MetaIndexes::new(text_field) })),
             tail: Docs::default(),
             changed: true,
             text_field: text_field.map(str::to_string),
@@ -145,7 +199,7 @@ impl Records {
         Ok(Records {
             lazy: None,
             ids: OnceLock::from(Ok(ids)),
-            meta: OnceLock::from(Ok(Meta { docs: Docs::default(), indexes })),
+            meta: OnceLock::from(Ok(Meta { indexes })),
             tail,
             changed: true,
             text_field: text_field.map(str::to_string),
@@ -154,10 +208,17 @@ impl Records {
 
     /// Records to decode from `section` (format 2) when first needed. Checks the header (slot
     /// count and offsets table fit) now; `live` is the catalog's live count, used until decoding.
-    pub fn lazy(section: LoadedSection, slots: usize, live: usize, text_field: Option<&str>) -> Result<Records> {
+    /// Parsed documents are kept in `cache`.
+    pub fn lazy(
+        section: LoadedSection,
+        slots: usize,
+        live: usize,
+        text_field: Option<&str>,
+        cache: Arc<DocCache>,
+    ) -> Result<Records> {
         codec::check_header(&section.data, slots, live)?;
         Ok(Records {
-            lazy: Some(Lazy { section, slots, live }),
+            lazy: Some(Lazy { section, slots, live, cache, owner: DocCache::new_owner() }),
             ids: OnceLock::new(),
             meta: OnceLock::new(),
             tail: Docs::default(),
@@ -176,7 +237,7 @@ impl Records {
         Ok(Records {
             lazy: None,
             ids: OnceLock::from(Ok(ids)),
-            meta: OnceLock::from(Ok(Meta { docs: Docs::default(), indexes })),
+            meta: OnceLock::from(Ok(Meta { indexes })),
             tail: docs,
             changed: true,
             text_field: self.text_field,
@@ -210,21 +271,29 @@ impl Records {
         r.as_ref().map_err(|e| damage(e.clone()))
     }
 
-    /// The metadata of every slot and the filter and text indexes (decoding now if not yet).
+    /// The filter and text indexes, and the metadata of every slot (building the indexes now if
+    /// not yet: every live document is parsed once, and kept while the cache has room).
     pub fn meta(&self) -> Result<MetaView<'_>> {
         let ids = self.ids()?;
         let r = self.meta.get_or_init(|| {
             let l = self.lazy.as_ref().expect("records without metadata have a section");
-            let docs = l.decode_docs(ids).map_err(|e| at(l, e))?;
-            let doc = |s: u32| match (s as usize).checked_sub(l.slots) {
-                None => docs.get(s as usize),
-                Some(t) => self.tail.get(t),
-            };
-            let indexes = MetaIndexes::rebuilt(self.text_field.as_deref(), ids.live_slots().map(|s| (s, doc(s))));
-            Ok(Meta { docs, indexes })
+            let mut indexes = MetaIndexes::new(self.text_field.as_deref());
+            for s in ids.live_slots() {
+                match (s as usize).checked_sub(l.slots) {
+                    Some(t) => indexes.insert(s, self.tail.get(t)),
+                    None => {
+                        let doc = l.parse_doc(s as usize).map_err(|e| at(l, e))?.map(Arc::new);
+                        if let Some(d) = &doc {
+                            l.cache.offer(l.owner, s, d);
+                        }
+                        indexes.insert(s, doc.as_deref());
+                    }
+                }
+            }
+            Ok(Meta { indexes })
         });
         let m = r.as_ref().map_err(|e| damage(e.clone()))?;
-        Ok(MetaView { indexes: &m.indexes, base: self.base(), docs: &m.docs, tail: &self.tail })
+        Ok(MetaView { indexes: &m.indexes, records: self })
     }
 
     /// Whether the metadata stage is decoded (or failed).
@@ -270,19 +339,24 @@ impl Records {
 
     /// Tombstones `slot` (nothing when it is not live).
     pub fn remove_slot(&mut self, slot: u32) -> Result<()> {
-        if !self.ids_mut()?.kill(slot) {
+        if !self.ids()?.is_live(slot) {
             return Ok(());
         }
         let (s, base) = (slot as usize, self.base());
-        let meta = self.meta.get_mut().and_then(|r| r.as_mut().ok());
-        let doc = match (s.checked_sub(base), meta) {
-            (Some(t), _) => self.tail.take(t),
-            (None, Some(m)) => m.docs.take(s),
-            // Undecoded metadata of the section: the decode skips slots that are not live.
-            (None, None) => None,
+        let indexed = matches!(self.meta.get(), Some(Ok(_)));
+        // A section slot's document, read before anything changes (the indexes must forget it;
+        // undecoded metadata needs nothing: the decode skips slots that are not live).
+        let section_doc = match &self.lazy {
+            Some(l) if s < base && indexed => l.doc(s)?,
+            _ => None,
         };
+        self.ids_mut()?.kill(slot);
+        let tail_doc = s.checked_sub(base).and_then(|t| self.tail.take(t));
+        if let Some(l) = self.lazy.as_ref().filter(|_| s < base) {
+            l.cache.remove(l.owner, slot);
+        }
         if let Some(Ok(m)) = self.meta.get_mut() {
-            m.indexes.remove(slot, doc.as_deref());
+            m.indexes.remove(slot, tail_doc.as_deref().or(section_doc.as_deref()));
         }
         Ok(())
     }
@@ -324,13 +398,20 @@ impl Records {
 
     /// The metadata of a live slot, from wherever it is.
     fn doc(&self, s: usize) -> Result<Option<Value>> {
+        Ok(self.doc_ref(s as u32)?.map(|d| d.to_value()))
+    }
+
+    /// The metadata of `slot` (None: none, or known not to be live): written since load, or the
+    /// section's, through the cache.
+    fn doc_ref(&self, slot: u32) -> Result<Option<DocRef<'_>>> {
+        let s = slot as usize;
         let Some(l) = self.lazy.as_ref().filter(|l| s < l.slots) else {
-            return Ok(self.tail.get(s - self.base()).cloned());
+            return Ok(s.checked_sub(self.base()).and_then(|t| self.tail.get(t)).map(DocRef::Borrowed));
         };
-        if let Some(Ok(m)) = self.meta.get() {
-            return Ok(m.docs.get(s).cloned());
+        if self.ids.get().and_then(|r| r.as_ref().ok()).is_some_and(|ids| !ids.is_live(slot)) {
+            return Ok(None);
         }
-        l.entry(s)?.and_then(|e| e.meta).map(|(at, m)| codec::parse_doc(at, m)).transpose()
+        Ok(l.doc(s)?.map(DocRef::Shared))
     }
 
     /// The records section: the loaded one as it is while nothing was written, else encoded.
@@ -340,21 +421,21 @@ impl Records {
         }
         let section = codec::encode_section(self.ids()?, |slot| {
             Ok(match &self.lazy {
-                // Undecoded metadata of the section is copied as it is.
-                Some(l) if slot < l.slots && self.meta.get().is_none() => {
-                    l.entry(slot)?.and_then(|e| e.meta).map(|(_, m)| Cow::Borrowed(m))
-                }
+                // The section's metadata never changes while it is loaded: copied as it is.
+                Some(l) if slot < l.slots => l.entry(slot)?.and_then(|e| e.meta).map(|(_, m)| Cow::Borrowed(m)),
                 _ => self.doc(slot)?.map(|m| serde_json::to_vec(&m)).transpose()?.map(Cow::Owned),
             })
         })?;
         Ok(Cow::Owned(section))
     }
 
-    /// Approximate heap bytes of what is decoded (the undecoded section is in the file's map).
+    /// Approximate heap bytes of what is decoded (the undecoded section is in the file's map),
+    /// this section's share of the document cache included.
     pub fn memory_bytes(&self) -> usize {
         let ids = self.ids.get().and_then(|r| r.as_ref().ok()).map_or(0, IdTable::memory_bytes);
         let meta = self.meta.get().and_then(|r| r.as_ref().ok());
-        ids + self.tail.memory_bytes() + meta.map_or(0, |m| m.docs.memory_bytes() + m.indexes.memory_bytes())
+        let cached = self.lazy.as_ref().map_or(0, |l| l.cache.owner_bytes(l.owner));
+        ids + self.tail.memory_bytes() + meta.map_or(0, |m| m.indexes.memory_bytes()) + cached
     }
 }
 
