@@ -173,7 +173,15 @@ async fn connections_are_capped_in_total_and_per_peer() {
     held.truncate(8);
     let started = Instant::now();
     loop {
-        let (s, b) = t.get("/health").await;
+        // A new connection per probe: a refused one is closed by the server and must not be reused.
+        let probe = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+        let (s, b) = match probe.get(format!("{}/health", t.url)).send().await {
+            Ok(r) => (r.status(), r.json::<Value>().await.unwrap_or(Value::Null)),
+            Err(e) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": {"code": "too_many_connections", "io": e.to_string()}}),
+            ),
+        };
         if s == StatusCode::OK {
             break;
         }

@@ -241,12 +241,14 @@ pub fn run(a: ServeArgs, _g: Global) -> CliResult<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("needle-http").build()?;
     runtime.block_on(async move {
         let server = Server::start(db, opts).await?;
+        // Catch SIGTERM before saying where we serve: whoever reads that line may signal at once.
+        let signal = crate::server::ShutdownSignal::install();
         tracing::info!(db = %a.db.display(), url = %server.url(), "serving");
         // One plain line on stdout, whatever the log settings: scripts and tests read the port.
         let mut out = std::io::stdout();
         let _ = writeln!(out, "needle: serving {} on {}", a.db.display(), server.url());
         let _ = out.flush();
-        crate::server::shutdown_signal().await;
+        signal.wait().await;
         server.shutdown().await?;
         Ok(())
     })

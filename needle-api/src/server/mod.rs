@@ -210,26 +210,59 @@ impl Server {
     }
 }
 
-/// Resolves on ctrl-c (SIGINT) or, on Unix, SIGTERM.
+/// Resolves on ctrl-c (SIGINT) or, on Unix, SIGTERM. Its listeners exist only once it is first
+/// polled: a program that must not die of a signal sent earlier (for example right after it
+/// printed its address) uses [`ShutdownSignal::install`] first.
 pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+    ShutdownSignal::install().wait().await
+}
+
+/// Shutdown signal listeners, installed when this is made: from then on SIGINT and SIGTERM are
+/// caught (not left to their default action, which ends the process) and [`wait`](Self::wait)
+/// sees a signal that arrived before it was called.
+pub struct ShutdownSignal {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignal {
+    /// Installs the listeners (call inside a Tokio runtime).
+    pub fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Self { interrupt: signal(SignalKind::interrupt()).ok(), terminate: signal(SignalKind::terminate()).ok() }
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => tracing::info!("interrupt: shutting down"),
-        _ = term => tracing::info!("SIGTERM: shutting down"),
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// Resolves on the first SIGINT or SIGTERM.
+    pub async fn wait(mut self) {
+        #[cfg(unix)]
+        {
+            async fn next(s: Option<&mut tokio::signal::unix::Signal>) {
+                match s {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            let Self { interrupt, terminate } = &mut self;
+            tokio::select! {
+                _ = next(interrupt.as_mut()) => tracing::info!("interrupt: shutting down"),
+                _ = next(terminate.as_mut()) => tracing::info!("SIGTERM: shutting down"),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            tracing::info!("interrupt: shutting down");
+        }
     }
 }
